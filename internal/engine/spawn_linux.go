@@ -1,0 +1,360 @@
+//go:build linux
+
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gospawn/spawn/internal/plan"
+)
+
+// header is the block shared by parent and child, at the top of the child's
+// stack. The assembly reads its fields through go_asm.h offsets.
+type header struct {
+	tid         uint32 // CLONE_CHILD_CLEARTID word: non-zero until the child execs or exits
+	_           uint32
+	failStep    uint64 // set by a failing child: the step of the op that failed
+	failErrno   uint64 // set by a failing child: the errno (never 0 on failure)
+	pidfd       int32  // CLONE_PIDFD result
+	_           int32
+	mode        uint64 // modeClone3 or modeClone
+	legacyFlags uint64 // clone(2) flags, exit signal in the low byte
+	stackTop    uint64 // the child's initial stack pointer, for clone(2)
+	prog        uint64 // address of the first op
+	nops        uint64 // number of ops
+	fullMask    uint64 // every signal: blocked across clone
+	oldMask     uint64 // the spawning thread's mask, restored after clone
+	dflAct      [4]uint64
+	oldAct      [4]uint64
+	cloneArgs   cloneArgs
+}
+
+// cloneArgs is the kernel's struct clone_args (linux/sched.h), which
+// golang.org/x/sys/unix does not define.
+type cloneArgs struct {
+	flags      uint64
+	pidfd      uint64
+	childTID   uint64
+	parentTID  uint64
+	exitSignal uint64
+	stack      uint64
+	stackSize  uint64
+	tls        uint64
+	setTID     uint64
+	setTIDSize uint64
+	cgroup     uint64
+}
+
+// Constants the assembly uses, exported to it through go_asm.h.
+const (
+	modeClone3 = 0
+	modeClone  = 1
+
+	sysRtSigprocmask = unix.SYS_RT_SIGPROCMASK
+	sysRtSigaction   = unix.SYS_RT_SIGACTION
+	sysClone3        = unix.SYS_CLONE3
+	sysClone         = unix.SYS_CLONE
+	sysExitGroup     = unix.SYS_EXIT_GROUP
+	sigSetmask       = unix.SIG_SETMASK
+	cloneArgsSize    = unsafe.Sizeof(cloneArgs{})
+	errEnded         = unix.ENOEXEC
+	exitFailed       = 127
+
+	opNr          = plan.WordNr * 8
+	opArg0        = plan.WordArg0 * 8
+	opArg1        = opArg0 + 8
+	opArg2        = opArg0 + 16
+	opArg3        = opArg0 + 24
+	opArg4        = opArg0 + 32
+	opArg5        = opArg0 + 40
+	opFlags       = plan.WordFlags * 8
+	opStoreAddr   = plan.WordStoreAddr * 8
+	opExpect      = plan.WordExpect * 8
+	opExpectErrno = plan.WordExpectErrno * 8
+	opAllowErrno  = plan.WordAllowErrno * 8
+	opStep        = plan.WordStep * 8
+	opSize        = plan.OpSize
+	flagStore     = plan.FlagStore
+	flagExpect    = plan.FlagExpect
+	flagReset     = plan.FlagReset
+)
+
+// futexWait is FUTEX_WAIT from linux/futex.h, absent from x/sys/unix.
+const futexWait = 0
+
+// Features of the kernel the engine relies on, discovered at first use and
+// downgraded when the kernel refuses them.
+const (
+	noClone3 uint32 = 1 << iota
+	noClearSighand
+	noCloseRangeCloexec
+)
+
+var (
+	features     atomic.Uint32
+	featuresOnce sync.Once
+)
+
+func loadFeatures() uint32 {
+	featuresOnce.Do(func() {
+		var f uint32
+		// A no-op close_range far above any open descriptor fails only
+		// if the kernel lacks close_range or its CLOEXEC flag.
+		if unix.CloseRange(math.MaxInt32-1, math.MaxInt32-1, unix.CLOSE_RANGE_CLOEXEC) != nil {
+			f |= noCloseRangeCloexec
+		}
+		f |= parseDebug(os.Getenv("SPAWNDEBUG"))
+		features.Or(f)
+	})
+	return features.Load()
+}
+
+// parseDebug reads SPAWNDEBUG, a comma-separated list that forces the
+// fallback paths: clone3=0 (use clone), clearsighand=0 (reset handlers in
+// the child), closerange=0 (no close_range).
+func parseDebug(s string) uint32 {
+	var f uint32
+	for _, kv := range strings.Split(s, ",") {
+		switch strings.TrimSpace(kv) {
+		case "clone3=0":
+			f |= noClone3 | noClearSighand
+		case "clearsighand=0":
+			f |= noClearSighand
+		case "closerange=0":
+			f |= noCloseRangeCloexec
+		}
+	}
+	return f
+}
+
+// Force switches the fallback paths on or off for tests, and returns a
+// function that restores the previous state.
+func Force(useClone3, useClearSighand bool) (restore func()) {
+	prev := loadFeatures()
+	f := prev &^ (noClone3 | noClearSighand)
+	if !useClone3 {
+		f |= noClone3 | noClearSighand
+	}
+	if !useClearSighand {
+		f |= noClearSighand
+	}
+	features.Store(f)
+	return func() { features.Store(prev) }
+}
+
+// CloneInfo describes how the child is created, for explain.
+type CloneInfo struct {
+	Syscall string   // "clone3" or "clone"
+	Flags   []string // CLONE_* names
+}
+
+// prepare fills the kernel-dependent fields of spec for the features f.
+func prepare(spec *plan.Spec, f uint32) {
+	spec.KernelClearsHandlers = f&noClearSighand == 0
+	spec.CloseRangeCloexec = f&noCloseRangeCloexec == 0
+}
+
+func cloneInfo(f uint32) CloneInfo {
+	ci := CloneInfo{Syscall: "clone3", Flags: []string{"CLONE_VM", "CLONE_PIDFD", "CLONE_CHILD_CLEARTID"}}
+	if f&noClone3 != 0 {
+		ci.Syscall = "clone"
+	} else if f&noClearSighand == 0 {
+		ci.Flags = append(ci.Flags, "CLONE_CLEAR_SIGHAND")
+	}
+	return ci
+}
+
+// Explain returns the program Spawn would run for spec, and how it would
+// clone, without running anything.
+func Explain(spec *plan.Spec) (*plan.Program, CloneInfo, error) {
+	if !supported {
+		return nil, CloneInfo{}, ErrNotSupported
+	}
+	f := loadFeatures()
+	s := *spec
+	prepare(&s, f)
+	p, err := plan.Build(&s)
+	return p, cloneInfo(f), err
+}
+
+// Child is a started process.
+type Child struct {
+	Pid   int
+	Pidfd int
+}
+
+// StepError reports that the child failed at a step of its program.
+type StepError struct {
+	Prog  *plan.Program
+	Step  int // index into Prog.Steps; -1 if the program ended without exec
+	Errno syscall.Errno
+}
+
+func (e *StepError) Error() string {
+	if e.Step < 0 {
+		return "child program ended without exec"
+	}
+	return e.Prog.Steps[e.Step].String() + ": " + e.Errno.Error()
+}
+
+func (e *StepError) Unwrap() error { return e.Errno }
+
+// CloneError reports that the kernel refused to create the child.
+type CloneError struct {
+	Syscall string
+	Errno   syscall.Errno
+}
+
+func (e *CloneError) Error() string { return e.Syscall + ": " + e.Errno.Error() }
+func (e *CloneError) Unwrap() error { return e.Errno }
+
+// ErrNotSupported is returned on platforms the engine has no assembly for.
+var ErrNotSupported = errors.New("spawn: starting processes is not supported on this platform (linux/amd64 only)")
+
+// Spawn starts a child that runs the program planned for spec. On success
+// the child has exec'd; on failure nothing is left behind: no process, no
+// descriptor, no mapping in use. It returns the program it ran (for error
+// messages).
+func Spawn(spec *plan.Spec) (*plan.Program, Child, error) {
+	if !supported {
+		return nil, Child{}, ErrNotSupported
+	}
+	f := loadFeatures()
+	prog, child, errno, err := attempt(spec, f)
+	if err != nil || errno == 0 {
+		return prog, child, err
+	}
+	// The kernel refused the clone. If a feature it may lack could be the
+	// reason, try once without it, and keep going without it only if that
+	// gets past clone: clone3 may be missing or filtered (ENOSYS, EPERM),
+	// and CLONE_CLEAR_SIGHAND arrived after clone3 (EINVAL).
+	var fallback uint32
+	switch {
+	case f&noClone3 == 0 && (errno == unix.ENOSYS || errno == unix.EPERM):
+		fallback = noClone3 | noClearSighand
+	case f&noClearSighand == 0 && errno == unix.EINVAL:
+		fallback = noClearSighand
+	}
+	if fallback != 0 {
+		prog2, child2, errno2, err2 := attempt(spec, f|fallback)
+		if errno2 == 0 {
+			features.Or(fallback)
+			return prog2, child2, err2
+		}
+	}
+	return prog, Child{}, &CloneError{Syscall: cloneInfo(f).Syscall, Errno: errno}
+}
+
+// attempt plans spec for the features f and runs it.
+func attempt(spec *plan.Spec, f uint32) (*plan.Program, Child, syscall.Errno, error) {
+	s := *spec
+	prepare(&s, f)
+	prog, err := plan.Build(&s)
+	if err != nil {
+		return nil, Child{}, 0, err
+	}
+	child, errno, err := run(prog, f)
+	return prog, child, errno, err
+}
+
+// run links prog into a region and clones the child. A non-zero errno means
+// clone itself failed and nothing was created.
+func run(prog *plan.Program, f uint32) (Child, syscall.Errno, error) {
+	r, err := getRegion(prog.Size())
+	if err != nil {
+		return Child{}, 0, err
+	}
+	h := r.hdr
+	if _, err := prog.Link(r.image, r.imageAddr, uint64(uintptr(unsafe.Pointer(&h.oldMask)))); err != nil {
+		putRegion(r)
+		return Child{}, 0, err
+	}
+
+	*h = header{}
+	h.tid = 1
+	h.pidfd = -1
+	h.fullMask = ^uint64(0)
+	h.prog = r.imageAddr
+	h.nops = uint64(len(prog.Ops))
+	h.stackTop = r.stackLow + stackSize
+	flags := uint64(unix.CLONE_VM | unix.CLONE_PIDFD | unix.CLONE_CHILD_CLEARTID)
+	if f&noClone3 != 0 {
+		h.mode = modeClone
+		h.legacyFlags = flags | uint64(unix.SIGCHLD)
+	} else {
+		h.mode = modeClone3
+		if f&noClearSighand == 0 {
+			flags |= unix.CLONE_CLEAR_SIGHAND
+		}
+		h.cloneArgs = cloneArgs{
+			flags:      flags,
+			pidfd:      uint64(uintptr(unsafe.Pointer(&h.pidfd))),
+			childTID:   uint64(uintptr(unsafe.Pointer(&h.tid))),
+			exitSignal: uint64(unix.SIGCHLD),
+			stack:      r.stackLow,
+			stackSize:  stackSize,
+		}
+	}
+
+	ret := rawSpawn(h)
+	if e := int64(ret); e < 0 && e > -4096 {
+		putRegion(r)
+		return Child{}, syscall.Errno(-e), nil
+	}
+	pid := int(ret)
+
+	// Sleep until the kernel clears the CLEARTID word: the child has
+	// exec'd or exited, and no longer uses the region. syscall.Syscall6
+	// (not RawSyscall) lets the scheduler hand our P to another goroutine
+	// while we wait.
+	tid := &h.tid
+	for atomic.LoadUint32(tid) != 0 {
+		syscall.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(tid)), futexWait, 1, 0, 0, 0)
+	}
+	pidfd := int(h.pidfd)
+	failErrno, failStep := h.failErrno, h.failStep
+	putRegion(r)
+
+	if failErrno == 0 {
+		return Child{Pid: pid, Pidfd: pidfd}, 0, nil
+	}
+	// The child wrote its failure and exited 127: reap it so that no
+	// zombie is left, and close its pidfd.
+	reap(pidfd)
+	unix.Close(pidfd)
+	step := int(failStep)
+	if failStep == ^uint64(0) {
+		step = -1
+	}
+	return Child{}, 0, &StepError{Prog: prog, Step: step, Errno: syscall.Errno(failErrno)}
+}
+
+// reap collects a child known to be exiting.
+func reap(pidfd int) {
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PIDFD, pidfd, &info, unix.WEXITED, nil)
+		if err != unix.EINTR {
+			return
+		}
+	}
+}
+
+// ensure the header fits the space reserved for it.
+var _ [headerSize - unsafe.Sizeof(header{})]byte
+
+func init() {
+	if unsafe.Sizeof(header{}) > headerSize {
+		panic(fmt.Sprintf("engine: header is %d bytes, more than %d", unsafe.Sizeof(header{}), headerSize))
+	}
+}

@@ -1,0 +1,221 @@
+// Package plan turns the attributes of a process into the program its child
+// runs between clone and execve: a flat list of raw system calls.
+//
+// Everything here is pure Go with no system calls, so every decision about
+// what the child does can be unit-tested and printed (spawn explain) without
+// starting a process. The engine links a Program into memory the child can
+// read and runs it with a small interpreter written in assembly.
+package plan
+
+import (
+	"fmt"
+	"strings"
+)
+
+// ArgKind says how an Arg's value is turned into the register value the
+// system call receives.
+type ArgKind uint8
+
+const (
+	// Imm passes Val itself.
+	Imm ArgKind = iota
+	// DataAddr passes the address of data item number Val.
+	DataAddr
+	// SlotAddr passes the address of result slot number Val.
+	SlotAddr
+	// SlotValue passes the 8-byte value stored in slot number Val (an
+	// indirect argument: the value an earlier op stored there).
+	SlotValue
+	// SavedMaskAddr passes the address of the signal mask the spawning thread
+	// had when it blocked all signals around clone.
+	SavedMaskAddr
+)
+
+// Arg is one system call argument.
+type Arg struct {
+	Kind ArgKind
+	Val  uint64
+}
+
+// I returns an immediate argument.
+func I[T ~int | ~uint | ~int32 | ~uint32 | ~int64 | ~uint64 | ~uintptr](v T) Arg {
+	return Arg{Kind: Imm, Val: uint64(v)}
+}
+
+// Kind distinguishes ordinary system calls from the few ops that need a loop.
+type Kind uint8
+
+const (
+	// Syscall is one raw system call.
+	Syscall Kind = iota
+	// ResetHandlers sets every signal that has a handler back to SIG_DFL
+	// (ignored signals stay ignored). Used only when the kernel cannot do it
+	// at clone time (CLONE_CLEAR_SIGHAND).
+	ResetHandlers
+)
+
+// NoSlot marks an op that stores no result.
+const NoSlot = -1
+
+// Op is one step of the child program: one system call and what to do with
+// its result.
+type Op struct {
+	Kind Kind
+	Nr   uintptr
+	Args [6]Arg
+	// Store is the slot that receives the result on success, or NoSlot.
+	Store int
+	// Expect, if HasExpect, is the only successful result accepted; any
+	// other fails the op with ExpectErrno.
+	HasExpect   bool
+	Expect      uint64
+	ExpectErrno uint32
+	// AllowErrno, if non-zero, is an errno that counts as success (the
+	// program goes on to the next op).
+	AllowErrno uint32
+	// Step indexes Program.Steps: what this op is for, in words.
+	Step int
+}
+
+// Step says, as a person would, what one or more ops do. An error in the
+// child is reported with the step of the op that failed.
+type Step struct {
+	Name string // the operation: "chdir", "dup3", "execve"
+	Arg  string // its argument as displayed: `"/srv"`, `pipe → stdout`
+}
+
+func (s Step) String() string {
+	if s.Arg == "" {
+		return s.Name
+	}
+	return s.Name + " " + s.Arg
+}
+
+// DatumKind says how a datum is laid out in the child's memory.
+type DatumKind uint8
+
+const (
+	// CString is Str followed by a NUL byte.
+	CString DatumKind = iota
+	// CStringVec is a NULL-terminated array of pointers to the NUL-terminated
+	// strings of Vec (an argv or envp).
+	CStringVec
+	// Bytes is Raw, as is.
+	Bytes
+)
+
+// Datum is one item of read-only data the child's system calls point at.
+type Datum struct {
+	Kind DatumKind
+	Str  string
+	Vec  []string
+	Raw  []byte
+}
+
+// Program is the complete child program.
+type Program struct {
+	Ops   []Op
+	Steps []Step
+	Data  []Datum
+	Slots int
+	// ExecStep is the step of the final exec, which tells the caller which
+	// program was meant to run.
+	ExecStep int
+}
+
+// AddStep appends a step and returns its index.
+func (p *Program) AddStep(name, arg string) int {
+	p.Steps = append(p.Steps, Step{Name: name, Arg: arg})
+	return len(p.Steps) - 1
+}
+
+// AddString adds a NUL-terminated string and returns an argument holding
+// its address.
+func (p *Program) AddString(s string) Arg {
+	p.Data = append(p.Data, Datum{Kind: CString, Str: s})
+	return Arg{Kind: DataAddr, Val: uint64(len(p.Data) - 1)}
+}
+
+// AddVec adds a NULL-terminated string vector and returns its address.
+func (p *Program) AddVec(v []string) Arg {
+	p.Data = append(p.Data, Datum{Kind: CStringVec, Vec: v})
+	return Arg{Kind: DataAddr, Val: uint64(len(p.Data) - 1)}
+}
+
+// AddBytes adds raw bytes and returns their address.
+func (p *Program) AddBytes(b []byte) Arg {
+	p.Data = append(p.Data, Datum{Kind: Bytes, Raw: b})
+	return Arg{Kind: DataAddr, Val: uint64(len(p.Data) - 1)}
+}
+
+// NewSlot reserves an 8-byte result slot and returns its index.
+func (p *Program) NewSlot() int {
+	p.Slots++
+	return p.Slots - 1
+}
+
+// Call appends a plain system call op for step and returns a pointer to it
+// so the caller can set Store, Expect or AllowErrno.
+func (p *Program) Call(step int, nr uintptr, args ...Arg) *Op {
+	if len(args) > 6 {
+		panic("plan: more than six system call arguments")
+	}
+	op := Op{Kind: Syscall, Nr: nr, Store: NoSlot, Step: step}
+	copy(op.Args[:], args)
+	p.Ops = append(p.Ops, op)
+	return &p.Ops[len(p.Ops)-1]
+}
+
+// Validate checks the program's internal references. The planner only
+// produces valid programs; the engine checks anyway before the child runs.
+func (p *Program) Validate() error {
+	if len(p.Ops) == 0 {
+		return fmt.Errorf("plan: empty program")
+	}
+	for i, op := range p.Ops {
+		if op.Step < 0 || op.Step >= len(p.Steps) {
+			return fmt.Errorf("plan: op %d: step %d out of range", i, op.Step)
+		}
+		if op.HasExpect && op.ExpectErrno == 0 {
+			return fmt.Errorf("plan: op %d: expect without an errno to report", i)
+		}
+		if op.Store != NoSlot && (op.Store < 0 || op.Store >= p.Slots) {
+			return fmt.Errorf("plan: op %d: store slot %d out of range", i, op.Store)
+		}
+		for j, a := range op.Args {
+			switch a.Kind {
+			case Imm, SavedMaskAddr:
+			case DataAddr:
+				if a.Val >= uint64(len(p.Data)) {
+					return fmt.Errorf("plan: op %d arg %d: datum %d out of range", i, j, a.Val)
+				}
+			case SlotAddr, SlotValue:
+				if a.Val >= uint64(p.Slots) {
+					return fmt.Errorf("plan: op %d arg %d: slot %d out of range", i, j, a.Val)
+				}
+			default:
+				return fmt.Errorf("plan: op %d arg %d: unknown kind %d", i, j, a.Kind)
+			}
+		}
+	}
+	return nil
+}
+
+// String prints the program one op per line, as `spawn explain` shows it.
+func (p *Program) String() string {
+	var b strings.Builder
+	for i, op := range p.Ops {
+		fmt.Fprintf(&b, "%3d  %s\n", i+1, p.describe(op))
+	}
+	return b.String()
+}
+
+// describe renders one op: its step, and the system call behind it.
+func (p *Program) describe(op Op) string {
+	s := p.Steps[op.Step].String()
+	call := p.CallString(op)
+	if call == "" {
+		return s
+	}
+	return fmt.Sprintf("%-44s %s", s, call)
+}
