@@ -1,0 +1,339 @@
+package spawn
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Cmd is a command to run, shaped like exec.Cmd: code written for os/exec
+// keeps its meaning when exec.Command becomes spawn.Command.
+//
+// A Cmd cannot be reused after Start, Run, Output or CombinedOutput.
+type Cmd struct {
+	// Path is the program to run. If it is relative, it is taken relative
+	// to Dir. Command sets it to the result of the PATH lookup.
+	Path string
+
+	// Args holds the arguments, Args[0] included (the name the program
+	// sees as its own). If empty, Start uses {Path}.
+	Args []string
+
+	// Env is the environment, as KEY=VALUE strings. If nil, the child gets
+	// the parent's environment (os.Environ), with PWD set to Dir when Dir
+	// is set. If a key appears more than once, the last value wins. Every
+	// entry must contain "=" after a non-empty key, and no NUL byte.
+	//
+	// If Env sets PATH, a program name given to Command without a slash is
+	// looked up in that PATH when the command starts (os/exec uses the
+	// parent's PATH even then).
+	Env []string
+
+	// Dir is the working directory of the child. If empty, the child runs
+	// in the parent's working directory. A relative Dir is taken relative
+	// to the parent's working directory.
+	Dir string
+
+	// Stdin is the child's standard input. If nil, the child reads from
+	// /dev/null. If it is an *os.File, the child gets that file itself.
+	// Otherwise a goroutine copies from Stdin into a pipe to the child;
+	// Wait does not return before that copy has finished (Stdin hit EOF or
+	// failed, or the pipe broke), or before WaitDelay expires.
+	Stdin io.Reader
+
+	// Stdout and Stderr are the child's standard output and error. If nil,
+	// the child writes to /dev/null. If one is an *os.File, the child gets
+	// that file itself. Otherwise a goroutine copies from a pipe into the
+	// writer; Wait waits for it, and it ends only when every process
+	// holding the pipe's write end has closed it (grandchildren included):
+	// see WaitDelay. If Stdout and Stderr are the same writer (==), the
+	// child gets one pipe for both, and at most one goroutine writes to it.
+	Stdout io.Writer
+	Stderr io.Writer
+
+	// ExtraFiles are additional open files the child gets: entry i becomes
+	// descriptor 3+i. Entries must be open files (not nil). The child gets
+	// no other descriptor than 0, 1, 2 and these.
+	ExtraFiles []*os.File
+
+	// Process is the started process, set by Start.
+	Process *Process
+
+	// ProcessState describes the exited process, set by Wait.
+	ProcessState *ProcessState
+
+	// Err is set by Command when the program could not be found (it wraps
+	// ErrNotFound or ErrDot); Start returns it. Clearing an ErrDot lets
+	// the relative program run.
+	Err error
+
+	// Cancel, if non-nil, is called when the Context of a command made by
+	// CommandContext is done before the command exits. CommandContext sets
+	// it to kill the process (Process.Kill). If Cancel returns nil, Wait
+	// returns the context's error unless the process exited successfully;
+	// if it returns another error than os.ErrProcessDone, Wait returns that
+	// error (wrapped) instead.
+	Cancel func() error
+
+	// WaitDelay bounds how long Wait waits, after the context is done (and
+	// Cancel ran) or after the process exited, for the process to exit and
+	// for the I/O pipes to close. When it expires, the process is killed
+	// and the parent's ends of the pipes are closed. Zero means no bound.
+	// Wait then returns ErrWaitDelay if nothing else went wrong.
+	WaitDelay time.Duration
+
+	ctx          context.Context
+	lookName     string // the name given to Command, if it was looked up
+	lookedUpPath string // the Path that lookup produced
+	startCalled  atomic.Bool
+
+	childFiles   []*os.File    // child ends of pipes: closed in the parent after Start
+	parentPipes  []io.Closer   // parent ends of pipes: closed by Wait
+	goroutines   []func() error
+	goroutineErr <-chan error
+	ctxResult    <-chan ctxResult
+}
+
+type ctxResult struct {
+	err   error
+	timer *time.Timer
+}
+
+// Command returns a Cmd to run the program name with the given arguments.
+// Only Path and Args are set.
+//
+// A name without a path separator is looked up in PATH, as exec.Command
+// does; if the lookup fails, Cmd.Err says why and Start returns it. A name
+// with a separator is used as is.
+func Command(name string, arg ...string) *Cmd {
+	c := &Cmd{Path: name, Args: append([]string{name}, arg...)}
+	if filepath.Base(name) == name {
+		c.lookName = name
+		lp, err := lookPath(name, os.Getenv("PATH"))
+		if lp != "" {
+			c.Path = lp
+		}
+		c.lookedUpPath = c.Path
+		c.Err = err
+	}
+	return c
+}
+
+// CommandContext is Command with a context: if ctx is done before the
+// command exits, Cancel is called (by default, it kills the process).
+func CommandContext(ctx context.Context, name string, arg ...string) *Cmd {
+	if ctx == nil {
+		panic("spawn: nil Context")
+	}
+	c := Command(name, arg...)
+	c.ctx = ctx
+	c.Cancel = func() error { return c.Process.Kill() }
+	return c
+}
+
+// String returns the command line, for logs: the program path and
+// arguments, space-separated.
+func (c *Cmd) String() string {
+	if c.Err != nil {
+		return strings.Join(c.Args, " ")
+	}
+	var b strings.Builder
+	b.WriteString(c.Path)
+	for _, a := range c.argv()[1:] {
+		b.WriteByte(' ')
+		b.WriteString(a)
+	}
+	return b.String()
+}
+
+func (c *Cmd) argv() []string {
+	if len(c.Args) > 0 {
+		return c.Args
+	}
+	return []string{c.Path}
+}
+
+// Environ returns the environment the command would run with, as it is
+// configured now.
+func (c *Cmd) Environ() []string {
+	env, _ := c.environ()
+	return env
+}
+
+func (c *Cmd) environ() ([]string, error) {
+	env := c.Env
+	if env == nil {
+		env = os.Environ()
+		if c.Dir != "" {
+			pwd, err := filepath.Abs(c.Dir)
+			if err != nil {
+				return dedupEnv(env), err
+			}
+			env = append(env, "PWD="+pwd)
+		}
+	}
+	return dedupEnv(env), nil
+}
+
+// dedupEnv keeps the last value of each key, in the order of the last
+// occurrences. Malformed entries are kept for validation to report.
+func dedupEnv(env []string) []string {
+	seen := make(map[string]bool, len(env))
+	out := make([]string, 0, len(env))
+	for i := len(env) - 1; i >= 0; i-- {
+		kv := env[i]
+		k, _, ok := strings.Cut(kv, "=")
+		if ok {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		}
+		out = append(out, kv)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
+}
+
+// lookupEnv returns the value of key in env (last one wins).
+func lookupEnv(env []string, key string) (string, bool) {
+	for i := len(env) - 1; i >= 0; i-- {
+		if k, v, ok := strings.Cut(env[i], "="); ok && k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// Run starts the command and waits for it to finish. The error is nil if
+// the command ran and exited with status 0; an *ExitError if it ran and
+// failed; an *Error if it could not start.
+func (c *Cmd) Run() error {
+	if err := c.Start(); err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+// Output runs the command and returns its standard output. If Stderr was
+// nil, a failing command's *ExitError holds (the start and end of) its
+// standard error.
+func (c *Cmd) Output() ([]byte, error) {
+	if c.Stdout != nil {
+		return nil, errors.New("spawn: Stdout already set")
+	}
+	var stdout bytes.Buffer
+	c.Stdout = &stdout
+	var saver *prefixSuffixSaver
+	if c.Stderr == nil {
+		saver = &prefixSuffixSaver{N: 32 << 10}
+		c.Stderr = saver
+	}
+	err := c.Run()
+	var ee *ExitError
+	if saver != nil && errors.As(err, &ee) {
+		ee.Stderr = saver.Bytes()
+	}
+	return stdout.Bytes(), err
+}
+
+// CombinedOutput runs the command and returns its standard output and
+// standard error, interleaved as written.
+func (c *Cmd) CombinedOutput() ([]byte, error) {
+	if c.Stdout != nil {
+		return nil, errors.New("spawn: Stdout already set")
+	}
+	if c.Stderr != nil {
+		return nil, errors.New("spawn: Stderr already set")
+	}
+	var b bytes.Buffer
+	c.Stdout = &b
+	c.Stderr = &b
+	err := c.Run()
+	return b.Bytes(), err
+}
+
+// StdinPipe returns a pipe connected to the child's standard input. Wait
+// closes it after the process exits; close it yourself to send EOF sooner.
+func (c *Cmd) StdinPipe() (io.WriteCloser, error) {
+	if c.Stdin != nil {
+		return nil, errors.New("spawn: Stdin already set")
+	}
+	if c.Process != nil {
+		return nil, errors.New("spawn: StdinPipe after process started")
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	c.Stdin = pr
+	c.childFiles = append(c.childFiles, pr)
+	wc := &closeOnce{File: pw}
+	c.parentPipes = append(c.parentPipes, wc)
+	return wc, nil
+}
+
+// StdoutPipe returns a pipe connected to the child's standard output. Wait
+// closes it after the process exits, so read everything before calling
+// Wait (and do not call Run).
+func (c *Cmd) StdoutPipe() (io.ReadCloser, error) {
+	if c.Stdout != nil {
+		return nil, errors.New("spawn: Stdout already set")
+	}
+	if c.Process != nil {
+		return nil, errors.New("spawn: StdoutPipe after process started")
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	c.Stdout = pw
+	c.childFiles = append(c.childFiles, pw)
+	c.parentPipes = append(c.parentPipes, pr)
+	return pr, nil
+}
+
+// StderrPipe is StdoutPipe for standard error.
+func (c *Cmd) StderrPipe() (io.ReadCloser, error) {
+	if c.Stderr != nil {
+		return nil, errors.New("spawn: Stderr already set")
+	}
+	if c.Process != nil {
+		return nil, errors.New("spawn: StderrPipe after process started")
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	c.Stderr = pw
+	c.childFiles = append(c.childFiles, pw)
+	c.parentPipes = append(c.parentPipes, pr)
+	return pr, nil
+}
+
+// closeOnce lets both the caller and Wait close the stdin pipe.
+type closeOnce struct {
+	*os.File
+	once sync.Once
+	err  error
+}
+
+func (c *closeOnce) Close() error {
+	c.once.Do(func() { c.err = c.File.Close() })
+	return c.err
+}
+
+func closeAll[T io.Closer](cs []T) {
+	for _, c := range cs {
+		c.Close()
+	}
+}

@@ -1,0 +1,351 @@
+package spawn
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// Start starts the command and returns without waiting for it. After a
+// successful Start, call Wait to reap the process and release its
+// resources.
+//
+// Bad input (a NUL byte in Path, Args, Env or Dir, an Env entry that is not
+// KEY=VALUE, a nil or closed file) is reported before anything is created.
+// If the child fails before it runs the program (the working directory is
+// missing, the program is not executable...), Start returns an *Error that
+// names the step, and leaves no process, descriptor or pipe behind.
+func (c *Cmd) Start() error {
+	if c.startCalled.Swap(true) {
+		return errAlreadyStarted
+	}
+	started := false
+	defer func() {
+		closeAll(c.childFiles)
+		c.childFiles = nil
+		if !started {
+			closeAll(c.parentPipes)
+			c.parentPipes = nil
+			c.goroutines = nil
+		}
+	}()
+
+	if c.Path == "" && c.Err == nil {
+		c.Err = errors.New("spawn: no command")
+	}
+	if c.Cancel != nil && c.ctx == nil {
+		return errors.New("spawn: command with a non-nil Cancel was not created with CommandContext")
+	}
+	env, envErr := c.environ()
+	if err := c.resolvePath(env); err != nil {
+		return err
+	}
+	if envErr != nil {
+		return &Error{Path: c.Path, Step: "invalid", Arg: "Dir", Err: envErr}
+	}
+	if c.ctx != nil {
+		select {
+		case <-c.ctx.Done():
+			return c.ctx.Err()
+		default:
+		}
+	}
+	if err := c.validate(env); err != nil {
+		return err
+	}
+
+	files := make([]*os.File, 0, 3+len(c.ExtraFiles))
+	for i, std := range []any{c.Stdin, c.Stdout, c.Stderr} {
+		var f *os.File
+		var err error
+		switch {
+		case i == 0:
+			f, err = c.childStdin()
+		case i == 2 && c.Stderr != nil && interfaceEqual(c.Stderr, c.Stdout):
+			f = files[1]
+		default:
+			f, err = c.childWriter(std.(io.Writer))
+		}
+		if err != nil {
+			return &Error{Path: c.Path, Step: "pipe", Arg: stdName[i], Err: err}
+		}
+		files = append(files, f)
+	}
+	files = append(files, c.ExtraFiles...)
+
+	p, err := startProcess(c.Path, c.argv(), env, c.Dir, files)
+	if err != nil {
+		return err
+	}
+	c.Process = p
+	started = true
+
+	if len(c.goroutines) > 0 {
+		errc := make(chan error, 1)
+		c.goroutineErr = errc
+		type status struct {
+			running  int
+			firstErr error
+		}
+		statusc := make(chan status, 1)
+		statusc <- status{running: len(c.goroutines)}
+		for _, fn := range c.goroutines {
+			go func() {
+				err := fn()
+				s := <-statusc
+				if s.firstErr == nil {
+					s.firstErr = err
+				}
+				s.running--
+				if s.running == 0 {
+					errc <- s.firstErr
+				} else {
+					statusc <- s
+				}
+			}()
+		}
+		c.goroutines = nil
+	}
+
+	if (c.Cancel != nil || c.WaitDelay != 0) && c.ctx != nil && c.ctx.Done() != nil {
+		resultc := make(chan ctxResult)
+		c.ctxResult = resultc
+		go c.watchCtx(resultc)
+	}
+	return nil
+}
+
+var stdName = [3]string{"stdin", "stdout", "stderr"}
+
+// resolvePath repeats the PATH lookup of Command when Env sets a PATH of
+// its own, and returns the lookup error, if any.
+func (c *Cmd) resolvePath(env []string) error {
+	if c.lookName != "" && c.Path == c.lookedUpPath && c.Env != nil {
+		if path, ok := lookupEnv(env, "PATH"); ok && path != os.Getenv("PATH") {
+			lp, err := lookPath(c.lookName, path)
+			if lp != "" {
+				c.Path = lp
+			}
+			c.lookedUpPath = c.Path
+			c.Err = err
+		}
+	}
+	return c.Err
+}
+
+// validate checks the files; the strings are checked when the program is
+// planned, which happens before any pipe is made (see startProcess).
+func (c *Cmd) validate(env []string) error {
+	if err := checkStrings(c.Path, c.argv(), env, c.Dir); err != nil {
+		return err
+	}
+	check := func(field string, f *os.File) error {
+		if f == nil {
+			return invalid(c.Path, field, "nil *os.File")
+		}
+		if f.Fd() == ^uintptr(0) {
+			return invalid(c.Path, field, fmt.Sprintf("file %q is closed", f.Name()))
+		}
+		return nil
+	}
+	for i, std := range []any{c.Stdin, c.Stdout, c.Stderr} {
+		// A nil *os.File inside the interface would otherwise pass
+		// the nil test and reach the child as a closed descriptor.
+		if f, ok := std.(*os.File); ok {
+			if err := check(stdTitle[i], f); err != nil {
+				return err
+			}
+		}
+	}
+	for i, f := range c.ExtraFiles {
+		if err := check(fmt.Sprintf("ExtraFiles[%d]", i), f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var stdTitle = [3]string{"Stdin", "Stdout", "Stderr"}
+
+func (c *Cmd) childStdin() (*os.File, error) {
+	if c.Stdin == nil {
+		return devNull()
+	}
+	if f, ok := c.Stdin.(*os.File); ok {
+		return f, nil
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	c.childFiles = append(c.childFiles, pr)
+	c.parentPipes = append(c.parentPipes, pw)
+	c.goroutines = append(c.goroutines, func() error {
+		_, err := io.Copy(pw, c.Stdin)
+		if errors.Is(err, os.ErrClosed) || isEPIPE(err) {
+			// The child stopped reading (exited, or closed stdin):
+			// not an error of the command.
+			err = nil
+		}
+		if err1 := pw.Close(); err == nil {
+			err = err1
+		}
+		return err
+	})
+	return pr, nil
+}
+
+func (c *Cmd) childWriter(w io.Writer) (*os.File, error) {
+	if w == nil {
+		return devNull()
+	}
+	if f, ok := w.(*os.File); ok {
+		return f, nil
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	c.childFiles = append(c.childFiles, pw)
+	c.parentPipes = append(c.parentPipes, pr)
+	c.goroutines = append(c.goroutines, func() error {
+		_, err := io.Copy(w, pr)
+		pr.Close() // if the copy stopped on a write error
+		return err
+	})
+	return pw, nil
+}
+
+// interfaceEqual compares two writers with ==, which panics for
+// uncomparable dynamic types; those are never equal.
+func interfaceEqual(a, b any) (eq bool) {
+	defer func() { recover() }()
+	return a == b
+}
+
+// Wait waits for the command to exit and for the copying of its standard
+// input, output and error to finish (see Stdin, Stdout and WaitDelay).
+//
+// The error is nil if the command ran and exited with status 0, an
+// *ExitError if it exited otherwise, the context's error if the context
+// ended it, or an I/O error from the copying.
+func (c *Cmd) Wait() error {
+	if c.Process == nil {
+		return errors.New("spawn: not started")
+	}
+	if c.ProcessState != nil {
+		return errors.New("spawn: Wait was already called")
+	}
+	state, err := c.Process.Wait()
+	if err == nil && !state.Success() {
+		err = &ExitError{ProcessState: state}
+	}
+	c.ProcessState = state
+
+	var timer *time.Timer
+	if c.ctxResult != nil {
+		watch := <-c.ctxResult
+		timer = watch.timer
+		if err == nil && watch.err != nil {
+			err = watch.err
+		}
+	}
+	if gerr := c.awaitGoroutines(timer); err == nil {
+		err = gerr
+	}
+	closeAll(c.parentPipes)
+	c.parentPipes = nil
+	return err
+}
+
+// watchCtx cancels the command when its context is done, then enforces
+// WaitDelay. It reports to Wait through resultc.
+func (c *Cmd) watchCtx(resultc chan<- ctxResult) {
+	select {
+	case resultc <- ctxResult{}:
+		return
+	case <-c.ctx.Done():
+	}
+
+	var err error
+	if c.Cancel != nil {
+		if cerr := c.Cancel(); cerr == nil {
+			// The process will exit because of the context: report it,
+			// unless it exits successfully anyway.
+			err = c.ctx.Err()
+		} else if !errors.Is(cerr, os.ErrProcessDone) {
+			err = fmt.Errorf("spawn: canceling Cmd: %w", cerr)
+		}
+	}
+	if c.WaitDelay == 0 {
+		resultc <- ctxResult{err: err}
+		return
+	}
+
+	timer := time.NewTimer(c.WaitDelay)
+	select {
+	case resultc <- ctxResult{err: err, timer: timer}:
+		return
+	case <-timer.C:
+	}
+
+	// The process did not exit within WaitDelay of the cancellation.
+	killed := false
+	if kerr := c.Process.Kill(); kerr == nil {
+		killed = true
+	} else if !errors.Is(kerr, os.ErrProcessDone) {
+		err = fmt.Errorf("spawn: killing Cmd: %w", kerr)
+	}
+	if c.goroutineErr != nil {
+		select {
+		case gerr := <-c.goroutineErr:
+			if err == nil && !killed {
+				err = gerr
+			}
+		default:
+			// A grandchild may hold the pipes open: stop copying.
+			closeAll(c.parentPipes)
+			<-c.goroutineErr
+			if err == nil {
+				err = ErrWaitDelay
+			}
+		}
+		c.goroutineErr = nil
+	}
+	resultc <- ctxResult{err: err}
+}
+
+// awaitGoroutines waits for the I/O goroutines, for at most WaitDelay (from
+// timer, if the context watcher started one, else from now).
+func (c *Cmd) awaitGoroutines(timer *time.Timer) error {
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+		c.goroutineErr = nil
+	}()
+	if c.goroutineErr == nil {
+		return nil
+	}
+	if timer == nil {
+		if c.WaitDelay == 0 {
+			return <-c.goroutineErr
+		}
+		select {
+		case err := <-c.goroutineErr:
+			return err
+		default:
+		}
+		timer = time.NewTimer(c.WaitDelay)
+	}
+	select {
+	case <-timer.C:
+		closeAll(c.parentPipes)
+		<-c.goroutineErr
+		return ErrWaitDelay
+	case err := <-c.goroutineErr:
+		return err
+	}
+}
