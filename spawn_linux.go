@@ -81,3 +81,23 @@ func startError(path, dir string, prog *plan.Program, err error) error {
 	}
 	return &Error{Path: path, Step: "prepare", Err: err}
 }
+
+func explain(path string, argv, env []string, dir string, files []*os.File) (*Plan, error) {
+	spec := &plan.Spec{Path: path, Argv: argv, Env: env, Dir: dir, Files: make([]plan.File, len(files))}
+	for i, f := range files {
+		spec.Files[i] = plan.File{Fd: int(f.Fd()), Name: fileName(f)}
+	}
+	prog, ci, err := engine.Explain(spec)
+	if err != nil {
+		return nil, startError(path, dir, prog, err)
+	}
+	p := &Plan{Path: path, Clone: ci.Syscall + "(" + strings.Join(ci.Flags, "|") + ")"}
+	for _, op := range prog.Ops {
+		nr := int(op.Nr)
+		if op.Kind == plan.ResetHandlers {
+			nr = int(syscall.SYS_RT_SIGACTION)
+		}
+		p.Steps = append(p.Steps, PlanStep{Step: prog.Steps[op.Step].String(), Call: prog.CallString(op), Syscall: nr})
+	}
+	return p, nil
+}

@@ -26,3 +26,7 @@ func (p *Process) Wait() (*ProcessState, error) { return nil, errNotSupported }
 
 // Signal is not supported on this system.
 func (p *Process) Signal(sig os.Signal) error { return errNotSupported }
+
+func explain(path string, argv, env []string, dir string, files []*os.File) (*Plan, error) {
+	return nil, &Error{Path: path, Step: "start", Err: errNotSupported}
+}

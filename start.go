@@ -56,22 +56,18 @@ func (c *Cmd) Start() error {
 		return err
 	}
 
-	files := make([]*os.File, 0, 3+len(c.ExtraFiles))
-	for i, std := range []any{c.Stdin, c.Stdout, c.Stderr} {
-		var f *os.File
-		var err error
-		switch {
-		case i == 0:
-			f, err = c.childStdin()
-		case i == 2 && c.Stderr != nil && interfaceEqual(c.Stderr, c.Stdout):
-			f = files[1]
-		default:
-			f, err = c.childWriter(std.(io.Writer))
-		}
-		if err != nil {
-			return &Error{Path: c.Path, Step: "pipe", Arg: stdName[i], Err: err}
-		}
-		files = append(files, f)
+	files := make([]*os.File, 3, 3+len(c.ExtraFiles))
+	var err error
+	if files[0], err = c.childStdin(); err != nil {
+		return &Error{Path: c.Path, Step: "pipe", Arg: "stdin", Err: err}
+	}
+	if files[1], err = c.childWriter(c.Stdout); err != nil {
+		return &Error{Path: c.Path, Step: "pipe", Arg: "stdout", Err: err}
+	}
+	if c.Stderr != nil && interfaceEqual(c.Stderr, c.Stdout) {
+		files[2] = files[1]
+	} else if files[2], err = c.childWriter(c.Stderr); err != nil {
+		return &Error{Path: c.Path, Step: "pipe", Arg: "stderr", Err: err}
 	}
 	files = append(files, c.ExtraFiles...)
 
@@ -116,8 +112,6 @@ func (c *Cmd) Start() error {
 	}
 	return nil
 }
-
-var stdName = [3]string{"stdin", "stdout", "stderr"}
 
 // resolvePath repeats the PATH lookup of Command when Env sets a PATH of
 // its own, and returns the lookup error, if any.
