@@ -94,8 +94,8 @@ type Cmd struct {
 	lookedUpPath string // the Path that lookup produced
 	startCalled  atomic.Bool
 
-	childFiles   []*os.File    // child ends of pipes: closed in the parent after Start
-	parentPipes  []io.Closer   // parent ends of pipes: closed by Wait
+	childFiles   []*os.File  // child ends of pipes: closed in the parent after Start
+	parentPipes  []io.Closer // parent ends of pipes: closed by Wait
 	goroutines   []func() error
 	goroutineErr <-chan error
 	ctxResult    <-chan ctxResult

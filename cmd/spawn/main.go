@@ -58,11 +58,7 @@ type command struct {
 	run     func(cfg *config, argv []string) int
 }
 
-var commands []*command // set in init: the commands refer to them in help
-
-func init() {
-	commands = []*command{runCommand, explainCommand}
-}
+var commands = []*command{runCommand, explainCommand}
 
 func main() {
 	os.Exit(spawnMain(os.Args[1:]))

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -19,9 +21,14 @@ import (
 func waitExit(t *testing.T, c Child) syscall.WaitStatus {
 	t.Helper()
 	defer unix.Close(c.Pidfd)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
+		if time.Now().After(deadline) {
+			unix.PidfdSendSignal(c.Pidfd, unix.SIGKILL, nil, 0)
+			t.Fatalf("child %d did not exit within 10s; killed it", c.Pid)
+		}
 		fds := []unix.PollFd{{Fd: int32(c.Pidfd), Events: unix.POLLIN}}
-		if _, err := unix.Poll(fds, 10000); err != nil && err != unix.EINTR {
+		if _, err := unix.Poll(fds, 1000); err != nil && err != unix.EINTR {
 			t.Fatal(err)
 		}
 		var ru syscall.Rusage
@@ -198,4 +205,50 @@ func TestLargeEnvironment(t *testing.T) {
 		t.Errorf("child saw a different environment: %v", st)
 	}
 	checkPoolIdle(t)
+}
+
+// TestHandlersResetBeforeUnblock: a signal the parent handles, raised in
+// the child once it has unblocked signals, must find SIG_DFL (and kill the
+// child), never the parent's handler. exec would reset handlers anyway; this
+// is about the window before it. The kernel does the reset with
+// CLONE_CLEAR_SIGHAND; without it, the child's first op does.
+func TestHandlersResetBeforeUnblock(t *testing.T) {
+	sigc := make(chan os.Signal, 1)
+	signal.Notify(sigc, syscall.SIGUSR1)
+	defer signal.Stop(sigc)
+
+	for _, tc := range []struct {
+		name                 string
+		clone3, clearSighand bool
+	}{
+		{"clone3 + CLONE_CLEAR_SIGHAND", true, true},
+		{"clone3, reset op", true, false},
+		{"clone, reset op", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer Force(tc.clone3, tc.clearSighand)()
+			p := &plan.Program{}
+			st := p.AddStep("test", "")
+			if !tc.clearSighand {
+				p.Ops = append(p.Ops, plan.Op{Kind: plan.ResetHandlers, Store: plan.NoSlot, Step: st})
+			}
+			pid := p.NewSlot()
+			p.Call(st, unix.SYS_GETPID).Store = pid
+			p.Call(st, unix.SYS_RT_SIGPROCMASK, plan.I(unix.SIG_SETMASK), p.AddBytes(make([]byte, 8)), plan.I(0), plan.I(8))
+			p.Call(st, unix.SYS_KILL, plan.Arg{Kind: plan.SlotValue, Val: uint64(pid)}, plan.I(unix.SIGUSR1))
+			p.Call(st, unix.SYS_EXIT_GROUP, plan.I(0))
+			c, err := runRaw(t, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st := waitExit(t, c); !st.Signaled() || st.Signal() != syscall.SIGUSR1 {
+				t.Errorf("child status %v, want killed by SIGUSR1 (SIG_DFL)", st)
+			}
+			select {
+			case <-sigc:
+				t.Errorf("the parent's SIGUSR1 handler ran")
+			default:
+			}
+		})
+	}
 }
