@@ -76,10 +76,11 @@ type Cmd struct {
 
 	// Cancel, if non-nil, is called when the Context of a command made by
 	// CommandContext is done before the command exits. CommandContext sets
-	// it to kill the process (Process.Kill). If Cancel returns nil, Wait
-	// returns the context's error unless the process exited successfully;
-	// if it returns another error than os.ErrProcessDone, Wait returns that
-	// error (wrapped) instead.
+	// it to kill the process (Process.Kill). As with os/exec, Wait then
+	// reports the command's own status if it failed (an *ExitError,
+	// "signal: killed"); if it exited successfully anyway, Wait returns
+	// the context's error, or the error Cancel returned (wrapped) unless
+	// that is os.ErrProcessDone.
 	Cancel func() error
 
 	// WaitDelay bounds how long Wait waits, after the context is done (and

@@ -62,13 +62,13 @@ func (s *Spec) Validate() error {
 			return &InputError{fmt.Sprintf("Args[%d]", i), fmt.Sprintf("%q contains a NUL byte", a)}
 		}
 	}
+	if strings.IndexByte(s.Dir, 0) >= 0 {
+		return &InputError{"Dir", fmt.Sprintf("%q contains a NUL byte", s.Dir)}
+	}
 	for i, kv := range s.Env {
 		if err := CheckEnv(kv); err != "" {
 			return &InputError{fmt.Sprintf("Env[%d]", i), err}
 		}
-	}
-	if strings.IndexByte(s.Dir, 0) >= 0 {
-		return &InputError{"Dir", fmt.Sprintf("%q contains a NUL byte", s.Dir)}
 	}
 	return nil
 }
