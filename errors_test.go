@@ -206,8 +206,10 @@ func TestFailuresLeaveNothingBehind(t *testing.T) {
 	if after := openFds(t); !slices.Equal(fds, after) {
 		t.Errorf("descriptors: %v before, %v after", fds, after)
 	}
-	if after := threads(t); after > thr {
-		t.Errorf("threads: %d before, %d after", thr, after)
+	// The runtime may start an idle M or two of its own accord; a leak
+	// would add one per failure (300 here).
+	if after := threads(t); after > thr+2 {
+		t.Errorf("threads: %d before, %d after 300 failed starts", thr, after)
 	}
 	if after := children(t); after != kids {
 		t.Errorf("children: %q before, %q after", kids, after)

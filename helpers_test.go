@@ -1,6 +1,7 @@
 package spawn_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -77,6 +78,29 @@ func threads(t testing.TB) int {
 	}
 	t.Fatal("no Threads: line in /proc/self/status")
 	return 0
+}
+
+// statusField returns a hex field (SigIgn, SigCgt...) of /proc/self/status.
+func statusField(t testing.TB, name string) uint64 {
+	t.Helper()
+	v, err := procStatusHex(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func procStatusHex(name string) (uint64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+":"); ok {
+			return strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	return 0, fmt.Errorf("no %s: line in /proc/self/status", name)
 }
 
 // children lists this process's children, zombies included.
