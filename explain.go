@@ -16,6 +16,9 @@ type Plan struct {
 	// Clone says how the child is created, e.g.
 	// "clone3(CLONE_VM|CLONE_PIDFD|CLONE_CHILD_CLEARTID|CLONE_CLEAR_SIGHAND)".
 	Clone string
+	// Signals says what happens to the parent's signal dispositions and
+	// mask in the child.
+	Signals string
 	// Steps are the child's operations, in the order it runs them; the
 	// last is the exec.
 	Steps []PlanStep
@@ -33,6 +36,7 @@ func (p *Plan) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "program  %s\n", p.Path)
 	fmt.Fprintf(&b, "clone    %s\n", p.Clone)
+	fmt.Fprintf(&b, "signals  %s\n", p.Signals)
 	w := 0
 	for _, s := range p.Steps {
 		w = max(w, len([]rune(s.Step)))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -92,6 +93,11 @@ func explain(path string, argv, env []string, dir string, files []*os.File) (*Pl
 		return nil, startError(path, dir, prog, err)
 	}
 	p := &Plan{Path: path, Clone: ci.Syscall + "(" + strings.Join(ci.Flags, "|") + ")"}
+	who := "the kernel (CLONE_CLEAR_SIGHAND)"
+	if !slices.Contains(ci.Flags, "CLONE_CLEAR_SIGHAND") {
+		who = "step 1"
+	}
+	p.Signals = "all blocked from clone until the mask step; handled ones reset to SIG_DFL by " + who + "; ignored ones stay ignored"
 	for _, op := range prog.Ops {
 		nr := int(op.Nr)
 		if op.Kind == plan.ResetHandlers {

@@ -234,7 +234,7 @@ func TestHandlersResetBeforeUnblock(t *testing.T) {
 			}
 			pid := p.NewSlot()
 			p.Call(st, unix.SYS_GETPID).Store = pid
-			p.Call(st, unix.SYS_RT_SIGPROCMASK, plan.I(unix.SIG_SETMASK), p.AddBytes(make([]byte, 8)), plan.I(0), plan.I(8))
+			p.Call(st, unix.SYS_RT_SIGPROCMASK, plan.I(unix.SIG_SETMASK), p.AddBytes(make([]byte, 8), "{}"), plan.I(0), plan.I(8))
 			p.Call(st, unix.SYS_KILL, plan.Arg{Kind: plan.SlotValue, Val: uint64(pid)}, plan.I(unix.SIGUSR1))
 			p.Call(st, unix.SYS_EXIT_GROUP, plan.I(0))
 			c, err := runRaw(t, p)

@@ -1,3 +1,5 @@
+//go:build linux
+
 package plan
 
 import (
@@ -41,12 +43,12 @@ func Build(s *Spec) (*Program, error) {
 
 	if s.CloseRangeCloexec {
 		n := len(s.Files)
-		st := p.AddStep("close_range", "fd "+strconv.Itoa(n)+".. close-on-exec")
+		st := p.AddStep("close-on-exec", "fd "+strconv.Itoa(n)+" and above")
 		p.Call(st, unix.SYS_CLOSE_RANGE, I(n), I(^uint32(0)), I(unix.CLOSE_RANGE_CLOEXEC))
 	}
 
-	st := p.AddStep("rt_sigprocmask", "SETMASK {}")
-	p.Call(st, unix.SYS_RT_SIGPROCMASK, I(unix.SIG_SETMASK), p.AddBytes(make([]byte, 8)), I(0), I(8))
+	st := p.AddStep("set signal mask", "{}")
+	p.Call(st, unix.SYS_RT_SIGPROCMASK, I(unix.SIG_SETMASK), p.AddBytes(make([]byte, 8), "{}"), I(0), I(8))
 
 	p.ExecStep = p.AddStep("execve", strconv.Quote(s.Path))
 	p.Call(p.ExecStep, unix.SYS_EXECVE, p.AddString(s.Path), p.AddVec(s.Argv), p.AddVec(s.Env))

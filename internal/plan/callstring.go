@@ -1,3 +1,5 @@
+//go:build linux
+
 package plan
 
 import (
@@ -69,6 +71,10 @@ func (p *Program) CallString(op Op) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
+		if name := constName(op.Nr, i, op.Args[i]); name != "" {
+			b.WriteString(name)
+			continue
+		}
 		b.WriteString(p.argString(op.Args[i]))
 	}
 	b.WriteByte(')')
@@ -82,6 +88,43 @@ func (p *Program) CallString(op Op) string {
 		fmt.Fprintf(&b, " (%s allowed)", unix.ErrnoName(unix.Errno(op.AllowErrno)))
 	}
 	return b.String()
+}
+
+// constName names well-known constant arguments: fcntl commands,
+// sigprocmask hows, close_range flags.
+func constName(nr uintptr, i int, a Arg) string {
+	if a.Kind != Imm {
+		return ""
+	}
+	switch {
+	case nr == unix.SYS_FCNTL && i == 1:
+		switch a.Val {
+		case unix.F_SETFD:
+			return "F_SETFD"
+		case unix.F_GETFD:
+			return "F_GETFD"
+		case unix.F_DUPFD_CLOEXEC:
+			return "F_DUPFD_CLOEXEC"
+		case unix.F_SETFL:
+			return "F_SETFL"
+		}
+	case nr == unix.SYS_RT_SIGPROCMASK && i == 0:
+		switch a.Val {
+		case unix.SIG_SETMASK:
+			return "SIG_SETMASK"
+		case unix.SIG_BLOCK:
+			return "SIG_BLOCK"
+		case unix.SIG_UNBLOCK:
+			return "SIG_UNBLOCK"
+		}
+	case nr == unix.SYS_RT_SIGPROCMASK && i == 2 && a.Val == 0:
+		return "NULL"
+	case nr == unix.SYS_CLOSE_RANGE && i == 1 && a.Val == uint64(^uint32(0)):
+		return "~0U"
+	case nr == unix.SYS_CLOSE_RANGE && i == 2 && a.Val == unix.CLOSE_RANGE_CLOEXEC:
+		return "CLOSE_RANGE_CLOEXEC"
+	}
+	return ""
 }
 
 func (p *Program) argString(a Arg) string {
@@ -105,6 +148,9 @@ func (p *Program) argString(a Arg) string {
 		case CStringVec:
 			return vecString(d.Vec)
 		default:
+			if d.Show != "" {
+				return d.Show
+			}
 			return fmt.Sprintf("&%x", d.Raw)
 		}
 	case SlotAddr:

@@ -1,3 +1,5 @@
+//go:build linux
+
 package plan
 
 import (
@@ -71,7 +73,7 @@ func planFiles(p *Program, files []File) {
 			op := p.Call(st, unix.SYS_CLOSE, I(i))
 			op.AllowErrno = uint32(unix.EBADF)
 		case f.Fd == i:
-			st := p.AddStep("fcntl F_SETFD", f.label()+" → "+ChildFdName(i)+": clear close-on-exec")
+			st := p.AddStep("clear close-on-exec", f.label()+" → "+ChildFdName(i))
 			p.Call(st, unix.SYS_FCNTL, I(i), I(unix.F_SETFD), I(0))
 		case needsMove(i):
 			st := p.AddStep("dup3", f.label()+" → "+ChildFdName(i))

@@ -1,10 +1,5 @@
-// Package plan turns the attributes of a process into the program its child
-// runs between clone and execve: a flat list of raw system calls.
-//
-// Everything here is pure Go with no system calls, so every decision about
-// what the child does can be unit-tested and printed (spawn explain) without
-// starting a process. The engine links a Program into memory the child can
-// read and runs it with a small interpreter written in assembly.
+//go:build linux
+
 package plan
 
 import (
@@ -110,6 +105,7 @@ type Datum struct {
 	Str  string
 	Vec  []string
 	Raw  []byte
+	Show string // how explain shows Raw, e.g. "{INT,TERM}"; hex if empty
 }
 
 // Program is the complete child program.
@@ -142,9 +138,10 @@ func (p *Program) AddVec(v []string) Arg {
 	return Arg{Kind: DataAddr, Val: uint64(len(p.Data) - 1)}
 }
 
-// AddBytes adds raw bytes and returns their address.
-func (p *Program) AddBytes(b []byte) Arg {
-	p.Data = append(p.Data, Datum{Kind: Bytes, Raw: b})
+// AddBytes adds raw bytes, shown as show by explain, and returns their
+// address.
+func (p *Program) AddBytes(b []byte, show string) Arg {
+	p.Data = append(p.Data, Datum{Kind: Bytes, Raw: b, Show: show})
 	return Arg{Kind: DataAddr, Val: uint64(len(p.Data) - 1)}
 }
 
