@@ -2,7 +2,6 @@ package spawn
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"strings"
 )
@@ -94,8 +93,8 @@ func (c *Cmd) Explain() (*Plan, error) {
 				return nil, err
 			}
 			tmp = append(tmp, pr, pw)
-			if _, ok := std.(io.Reader); ok && i == 0 {
-				files = append(files, pr)
+			if i == 0 {
+				files = append(files, pr) // the child reads stdin
 			} else {
 				files = append(files, pw)
 			}

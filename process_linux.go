@@ -64,9 +64,11 @@ func (p *Process) Wait() (*ProcessState, error) {
 	return st, nil
 }
 
-// Signal sends sig to the process with pidfd_send_signal. It returns
-// os.ErrProcessDone if the process has exited and been waited for, or has
-// exited and is waiting to be.
+// Signal sends sig to the process with pidfd_send_signal, which can only
+// reach this process, never another that reused its pid. It returns
+// os.ErrProcessDone once the process has been waited for (or is being
+// reaped by a concurrent Wait). A process that has exited but not been
+// waited for accepts signals and ignores them.
 func (p *Process) Signal(sig os.Signal) error {
 	s, ok := sig.(syscall.Signal)
 	if !ok {
