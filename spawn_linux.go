@@ -40,7 +40,7 @@ func startProcess(path string, argv, env []string, dir string, files []*os.File)
 		// expects of its descriptors (os/exec does the same).
 		spec.Files[i] = plan.File{Fd: int(f.Fd()), Name: fileName(f)}
 	}
-	prog, child, err := engine.Spawn(spec)
+	prog, child, err := engine.Spawn(spec, engine.Options{})
 	// The child has exec'd or exited: it holds its own references now.
 	runtime.KeepAlive(files)
 	if err != nil {

@@ -44,4 +44,7 @@ const (
 	flagStore     = plan.FlagStore
 	flagExpect    = plan.FlagExpect
 	flagReset     = plan.FlagReset
+	flagWait      = plan.FlagWait
+	sysFutex      = unix.SYS_FUTEX
+	negETIMEDOUT  = -int(unix.ETIMEDOUT)
 )

@@ -48,7 +48,7 @@ func waitExit(t *testing.T, c Child) syscall.WaitStatus {
 // runRaw runs a hand-written program.
 func runRaw(t *testing.T, p *plan.Program) (Child, error) {
 	t.Helper()
-	c, errno, err := run(p, loadFeatures())
+	c, errno, err := run(p, &plan.Spec{}, Options{}, loadFeatures())
 	if errno != 0 {
 		t.Fatalf("clone failed: %v", errno)
 	}
@@ -164,7 +164,7 @@ func TestSpawnFallbacks(t *testing.T) {
 			if ci.Syscall != tc.wantSyscall || (prog.Ops[0].Kind == plan.ResetHandlers) != tc.wantReset {
 				t.Errorf("explain: %s, reset op %v; want %s, %v", ci.Syscall, prog.Ops[0].Kind == plan.ResetHandlers, tc.wantSyscall, tc.wantReset)
 			}
-			_, c, err := Spawn(spec)
+			_, c, err := Spawn(spec, Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -197,7 +197,7 @@ func TestLargeEnvironment(t *testing.T) {
 	}
 	spec := &plan.Spec{Path: "/bin/sh", Argv: []string{"sh", "-c", `test ${#BIG0} -eq 100000 && test ${#BIG9} -eq 100000`},
 		Env: env, Files: []plan.File{{Fd: 0}, {Fd: 1}, {Fd: 2}}}
-	_, c, err := Spawn(spec)
+	_, c, err := Spawn(spec, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,8 @@ loop:
 	MOVQ	const_opFlags(BX), CX
 	TESTQ	$const_flagReset, CX
 	JNE	reset
+	TESTQ	$const_flagWait, CX
+	JNE	wait
 	// Load the six arguments; flag bit k makes argument k indirect.
 	MOVQ	const_opArg0(BX), DI
 	TESTQ	$1, CX
@@ -136,8 +138,10 @@ ended:
 	JMP	die
 
 reset:
-	// For sig in 1..64: if its handler is neither SIG_DFL (0) nor
-	// SIG_IGN (1), set it to SIG_DFL. Ignored signals stay ignored.
+	// For sig in 1..64: if its handler value is above the op's first
+	// argument (1: neither SIG_DFL nor SIG_IGN; 0: not SIG_DFL), set it
+	// to SIG_DFL.
+	MOVQ	const_opArg0(BX), R9
 	MOVQ	$1, R14
 rloop:
 	MOVQ	$const_sysRtSigaction, AX
@@ -149,7 +153,7 @@ rloop:
 	CMPQ	AX, $-4095
 	JCC	result
 	MOVQ	header_oldAct(R12), AX
-	CMPQ	AX, $1
+	CMPQ	AX, R9
 	JLS	rnext
 	MOVQ	$const_sysRtSigaction, AX
 	MOVQ	R14, DI
@@ -163,5 +167,26 @@ rnext:
 	INCQ	R14
 	CMPQ	R14, $64
 	JLS	rloop
+	XORQ	AX, AX
+	JMP	result
+
+wait:
+	// Sleep until the 4-byte word at the first argument is not zero; the
+	// second argument is a timeout for each sleep. A timeout fails the op
+	// (the parent never woke us); other errors (EAGAIN: the word changed,
+	// EINTR) retry.
+	MOVQ	const_opArg0(BX), DI
+	MOVL	(DI), AX
+	TESTL	AX, AX
+	JNE	wdone
+	MOVQ	$const_sysFutex, AX
+	MOVQ	$const_futexWait, SI
+	XORQ	DX, DX
+	MOVQ	const_opArg1(BX), R10
+	SYSCALL
+	CMPQ	AX, $const_negETIMEDOUT
+	JEQ	result
+	JMP	wait
+wdone:
 	XORQ	AX, AX
 	JMP	result

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,8 +56,11 @@ type cloneArgs struct {
 	cgroup     uint64
 }
 
-// futexWait is FUTEX_WAIT from linux/futex.h, absent from x/sys/unix.
-const futexWait = 0
+// FUTEX_WAIT and FUTEX_WAKE from linux/futex.h, absent from x/sys/unix.
+const (
+	futexWait = 0
+	futexWake = 1
+)
 
 // Features of the kernel the engine relies on, discovered at first use and
 // downgraded when the kernel refuses them.
@@ -130,12 +134,22 @@ func prepare(spec *plan.Spec, f uint32) {
 	spec.CloseRangeCloexec = f&noCloseRangeCloexec == 0
 }
 
-func cloneInfo(f uint32) CloneInfo {
+func cloneInfo(f uint32, spec *plan.Spec) CloneInfo {
 	ci := CloneInfo{Syscall: "clone3", Flags: []string{"CLONE_VM", "CLONE_PIDFD", "CLONE_CHILD_CLEARTID"}}
 	if f&noClone3 != 0 {
 		ci.Syscall = "clone"
 	} else if f&noClearSighand == 0 {
 		ci.Flags = append(ci.Flags, "CLONE_CLEAR_SIGHAND")
+	}
+	if spec != nil {
+		for _, ns := range strings.Split(plan.NamespaceNames(spec.CloneFlags), ",") {
+			if ns != "" {
+				ci.Flags = append(ci.Flags, cloneNewName(ns))
+			}
+		}
+		if spec.Cgroup != nil {
+			ci.Flags = append(ci.Flags, "CLONE_INTO_CGROUP("+spec.Cgroup.Name+")")
+		}
 	}
 	return ci
 }
@@ -150,7 +164,7 @@ func Explain(spec *plan.Spec) (*plan.Program, CloneInfo, error) {
 	s := *spec
 	prepare(&s, f)
 	p, err := plan.Build(&s)
-	return p, cloneInfo(f), err
+	return p, cloneInfo(f, spec), err
 }
 
 // Child is a started process.
@@ -187,16 +201,37 @@ func (e *CloneError) Unwrap() error { return e.Errno }
 // ErrNotSupported is returned on platforms the engine has no assembly for.
 var ErrNotSupported = errors.New("spawn: starting processes is not supported on this platform (linux/amd64 only)")
 
+// Options are what the engine does in the parent around the clone.
+type Options struct {
+	// AfterClone, if set, runs in the parent right after the clone while
+	// the child waits (a spec with WaitForParent): it writes the uid/gid
+	// maps of a new user namespace. If it fails, the child is killed and
+	// reaped, and Spawn returns its error.
+	AfterClone func(pid int) error
+}
+
 // Spawn starts a child that runs the program planned for spec. On success
 // the child has exec'd; on failure nothing is left behind: no process, no
 // descriptor, no mapping in use. It returns the program it ran (for error
 // messages).
-func Spawn(spec *plan.Spec) (*plan.Program, Child, error) {
+//
+// A spec with a parent-death signal is started from one dedicated OS
+// thread that never exits: the kernel sends that signal when the thread
+// that created the child exits, and Go threads come and go.
+func Spawn(spec *plan.Spec, opt Options) (prog *plan.Program, child Child, err error) {
 	if !supported {
 		return nil, Child{}, ErrNotSupported
 	}
+	if spec.Pdeathsig != 0 {
+		onLastingThread(func() { prog, child, err = spawn(spec, opt) })
+		return
+	}
+	return spawn(spec, opt)
+}
+
+func spawn(spec *plan.Spec, opt Options) (*plan.Program, Child, error) {
 	f := loadFeatures()
-	prog, child, errno, err := attempt(spec, f)
+	prog, child, errno, err := attempt(spec, opt, f)
 	if err != nil || errno == 0 {
 		return prog, child, err
 	}
@@ -206,36 +241,62 @@ func Spawn(spec *plan.Spec) (*plan.Program, Child, error) {
 	// and CLONE_CLEAR_SIGHAND arrived after clone3 (EINVAL).
 	var fallback uint32
 	switch {
-	case f&noClone3 == 0 && (errno == unix.ENOSYS || errno == unix.EPERM):
+	case f&noClone3 == 0 && spec.Cgroup == nil && (errno == unix.ENOSYS || errno == unix.EPERM):
 		fallback = noClone3 | noClearSighand
 	case f&noClearSighand == 0 && errno == unix.EINVAL:
 		fallback = noClearSighand
 	}
 	if fallback != 0 {
-		prog2, child2, errno2, err2 := attempt(spec, f|fallback)
+		prog2, child2, errno2, err2 := attempt(spec, opt, f|fallback)
 		if errno2 == 0 {
 			features.Or(fallback)
 			return prog2, child2, err2
 		}
 	}
-	return prog, Child{}, &CloneError{Syscall: cloneInfo(f).Syscall, Errno: errno}
+	return prog, Child{}, &CloneError{Syscall: cloneInfo(f, nil).Syscall, Errno: errno}
 }
 
 // attempt plans spec for the features f and runs it.
-func attempt(spec *plan.Spec, f uint32) (*plan.Program, Child, syscall.Errno, error) {
+func attempt(spec *plan.Spec, opt Options, f uint32) (*plan.Program, Child, syscall.Errno, error) {
+	if spec.Cgroup != nil && f&noClone3 != 0 {
+		return nil, Child{}, 0, errors.New("placing the child in a cgroup needs clone3 (CLONE_INTO_CGROUP, Linux 5.7)")
+	}
 	s := *spec
 	prepare(&s, f)
 	prog, err := plan.Build(&s)
 	if err != nil {
 		return nil, Child{}, 0, err
 	}
-	child, errno, err := run(prog, f)
+	child, errno, err := run(prog, &s, opt, f)
 	return prog, child, errno, err
+}
+
+// lasting is one goroutine locked to its OS thread for good, which starts
+// the children that have a parent-death signal.
+var lasting struct {
+	once sync.Once
+	reqs chan func()
+}
+
+func onLastingThread(f func()) {
+	lasting.once.Do(func() {
+		lasting.reqs = make(chan func())
+		go func() {
+			// Never unlocked: the thread lives as long as the process.
+			runtime.LockOSThread()
+			for req := range lasting.reqs {
+				req()
+			}
+		}()
+	})
+	done := make(chan struct{})
+	lasting.reqs <- func() { f(); close(done) }
+	<-done
 }
 
 // run links prog into a region and clones the child. A non-zero errno means
 // clone itself failed and nothing was created.
-func run(prog *plan.Program, f uint32) (Child, syscall.Errno, error) {
+func run(prog *plan.Program, spec *plan.Spec, opt Options, f uint32) (Child, syscall.Errno, error) {
 	r, err := getRegion(prog.Size())
 	if err != nil {
 		return Child{}, 0, err
@@ -253,7 +314,7 @@ func run(prog *plan.Program, f uint32) (Child, syscall.Errno, error) {
 	h.prog = r.imageAddr
 	h.nops = uint64(len(prog.Ops))
 	h.stackTop = r.stackLow + stackSize
-	flags := uint64(unix.CLONE_VM | unix.CLONE_PIDFD | unix.CLONE_CHILD_CLEARTID)
+	flags := uint64(unix.CLONE_VM|unix.CLONE_PIDFD|unix.CLONE_CHILD_CLEARTID) | spec.CloneFlags
 	if f&noClone3 != 0 {
 		h.mode = modeClone
 		h.legacyFlags = flags | uint64(unix.SIGCHLD)
@@ -263,13 +324,17 @@ func run(prog *plan.Program, f uint32) (Child, syscall.Errno, error) {
 			flags |= unix.CLONE_CLEAR_SIGHAND
 		}
 		h.cloneArgs = cloneArgs{
-			flags:      flags,
 			pidfd:      uint64(uintptr(unsafe.Pointer(&h.pidfd))),
 			childTID:   uint64(uintptr(unsafe.Pointer(&h.tid))),
 			exitSignal: uint64(unix.SIGCHLD),
 			stack:      r.stackLow,
 			stackSize:  stackSize,
 		}
+		if spec.Cgroup != nil {
+			flags |= unix.CLONE_INTO_CGROUP
+			h.cloneArgs.cgroup = uint64(spec.Cgroup.Fd)
+		}
+		h.cloneArgs.flags = flags
 	}
 
 	ret := rawSpawn(h)
@@ -278,6 +343,21 @@ func run(prog *plan.Program, f uint32) (Child, syscall.Errno, error) {
 		return Child{}, syscall.Errno(-e), nil
 	}
 	pid := int(ret)
+	pidfd := int(h.pidfd)
+
+	var hookErr error
+	if prog.HasWake {
+		if opt.AfterClone != nil {
+			hookErr = opt.AfterClone(pid)
+		}
+		if hookErr != nil {
+			unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+		} else {
+			word := (*uint32)(unsafe.Pointer(&r.image[prog.SlotOffset(prog.WakeSlot)]))
+			atomic.StoreUint32(word, 1)
+			syscall.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), futexWake, 1, 0, 0, 0)
+		}
+	}
 
 	// Sleep until the kernel clears the CLEARTID word: the child has
 	// exec'd or exited, and no longer uses the region. syscall.Syscall6
@@ -287,17 +367,19 @@ func run(prog *plan.Program, f uint32) (Child, syscall.Errno, error) {
 	for atomic.LoadUint32(tid) != 0 {
 		syscall.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(tid)), futexWait, 1, 0, 0, 0)
 	}
-	pidfd := int(h.pidfd)
 	failErrno, failStep := h.failErrno, h.failStep
 	putRegion(r)
 
-	if failErrno == 0 {
+	if failErrno == 0 && hookErr == nil {
 		return Child{Pid: pid, Pidfd: pidfd}, 0, nil
 	}
-	// The child wrote its failure and exited 127: reap it so that no
-	// zombie is left, and close its pidfd.
+	// The child failed (it wrote its failure and exited 127) or was
+	// killed: reap it so that no zombie is left, and close its pidfd.
 	reap(pidfd)
 	unix.Close(pidfd)
+	if hookErr != nil {
+		return Child{}, 0, hookErr
+	}
 	step := int(failStep)
 	if failStep == ^uint64(0) {
 		step = -1
@@ -323,4 +405,11 @@ func init() {
 	if unsafe.Sizeof(header{}) > headerSize {
 		panic(fmt.Sprintf("engine: header is %d bytes, more than %d", unsafe.Sizeof(header{}), headerSize))
 	}
+}
+
+func cloneNewName(ns string) string {
+	if ns == "mnt" {
+		return "CLONE_NEWNS"
+	}
+	return "CLONE_NEW" + strings.ToUpper(ns)
 }

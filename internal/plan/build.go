@@ -8,49 +8,108 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Build turns s into the child program. The steps, in the order the child
-// runs them:
+// Build turns s into the child program. The child runs every step with all
+// signals blocked, in this order (docs/ATTRIBUTES.md says why each sits
+// where it does):
 //
-//  1. reset handled signals to SIG_DFL, unless the kernel did it at clone
-//     time. Nothing may unblock a signal before this: a handler that ran in
-//     the child would run the parent's code on the parent's memory.
-//  2. chdir, so that a relative Dir is taken relative to the parent's
-//     working directory, as with os/exec.
-//  3. the descriptor shuffle (see files.go): child fd i = Files[i].
-//  4. mark every descriptor above the passed ones close-on-exec, so the
-//     child gets exactly what was asked for.
-//  5. install the final signal mask (empty). The child ran with every
-//     signal blocked until here; this is the last step before exec so that
-//     no signal can interrupt the program half-way.
-//  6. execve.
+//  1. signal dispositions: handled signals back to SIG_DFL (unless the
+//     kernel did it at clone), then the forced defaults and ignores. First,
+//     because a handler that ran in the child would run the parent's code
+//     on the parent's memory.
+//  2. namespaces: wait for the parent to write the uid/gid maps of a new
+//     user namespace, join namespaces (setns), unshare.
+//  3. session and terminal: setsid, setpgid, controlling terminal,
+//     foreground group.
+//  4. chroot.
+//  5. limits and scheduling: rlimits, nice, scheduling policy, CPU
+//     affinity, I/O priority, umask. Before the credentials change, which
+//     may take away the privilege to raise them.
+//  6. credentials: groups, then gid, then uid (each needs the privilege the
+//     next one drops), then capabilities.
+//  7. working directory (chdir or fchdir), with the new root and identity.
+//  8. parent-death signal, after the credentials change (which clears it),
+//     then a check that the parent is still there.
+//  9. descriptors: the shuffle (see files.go), then everything else
+//     close-on-exec, then TIOCNOTTY.
+//  10. no_new_privs, ptrace(TRACEME).
+//  11. the signal mask: the child ran with every signal blocked until here.
+//  12. the seccomp filter, last, so that it only has to allow the exec.
+//  13. execve (or execveat), and /bin/sh for a script without #! if asked.
 func Build(s *Spec) (*Program, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
 	p := &Program{}
-
-	if !s.KernelClearsHandlers {
-		st := p.AddStep("reset signal handlers", "")
-		p.Ops = append(p.Ops, Op{Kind: ResetHandlers, Store: NoSlot, Step: st})
+	planSignalDispositions(p, s)
+	planNamespaces(p, s)
+	planSession(p, s)
+	if s.Chroot != "" {
+		st := p.AddStep("chroot", strconv.Quote(s.Chroot))
+		p.Call(st, unix.SYS_CHROOT, p.AddString(s.Chroot))
 	}
-
-	if s.Dir != "" {
+	planLimits(p, s)
+	planCred(p, s)
+	switch {
+	case s.DirFd != nil:
+		st := p.AddStep("fchdir", s.DirFd.label())
+		p.Call(st, unix.SYS_FCHDIR, I(s.DirFd.Fd))
+	case s.Dir != "":
 		st := p.AddStep("chdir", strconv.Quote(s.Dir))
 		p.Call(st, unix.SYS_CHDIR, p.AddString(s.Dir))
 	}
+	planPdeathsig(p, s)
 
-	planFiles(p, s.Files)
-
-	if s.CloseRangeCloexec {
+	var late []int
+	if s.ExecFd != nil {
+		late = append(late, s.ExecFd.Fd)
+	}
+	lateArgs := planFiles(p, s.Files, late)
+	if s.CloseRangeCloexec && !s.InheritFDs {
 		n := len(s.Files)
 		st := p.AddStep("close-on-exec", "fd "+strconv.Itoa(n)+" and above")
 		p.Call(st, unix.SYS_CLOSE_RANGE, I(n), I(^uint32(0)), I(unix.CLOSE_RANGE_CLOEXEC))
 	}
+	if s.Noctty {
+		st := p.AddStep("give up the controlling terminal", "of stdin")
+		p.Call(st, unix.SYS_IOCTL, I(0), I(unix.TIOCNOTTY), I(0))
+	}
 
-	st := p.AddStep("set signal mask", "{}")
-	p.Call(st, unix.SYS_RT_SIGPROCMASK, I(unix.SIG_SETMASK), p.AddBytes(make([]byte, 8), "{}"), I(0), I(8))
-
-	p.ExecStep = p.AddStep("execve", strconv.Quote(s.Path))
-	p.Call(p.ExecStep, unix.SYS_EXECVE, p.AddString(s.Path), p.AddVec(s.Argv), p.AddVec(s.Env))
+	if s.NoNewPrivs {
+		st := p.AddStep("no_new_privs", "")
+		p.Call(st, unix.SYS_PRCTL, I(unix.PR_SET_NO_NEW_PRIVS), I(1), I(0), I(0), I(0))
+	}
+	if s.Ptrace {
+		st := p.AddStep("ptrace", "TRACEME")
+		p.Call(st, unix.SYS_PTRACE, I(unix.PTRACE_TRACEME), I(0), I(0), I(0))
+	}
+	planMask(p, s)
+	if len(s.Seccomp) > 0 {
+		st := p.AddStep("seccomp", strconv.Itoa(len(s.Seccomp)/8)+"-instruction filter")
+		p.Data = append(p.Data, Datum{Kind: SockFprog, Raw: s.Seccomp})
+		prog := Arg{Kind: DataAddr, Val: uint64(len(p.Data) - 1)}
+		p.Call(st, unix.SYS_SECCOMP, I(unix.SECCOMP_SET_MODE_FILTER), I(0), prog)
+	}
+	planExec(p, s, lateArgs)
 	return p, nil
+}
+
+// planExec emits the exec, and the /bin/sh fallback if asked.
+func planExec(p *Program, s *Spec, late map[int]Arg) {
+	argv, envp := p.AddVec(s.Argv), p.AddVec(s.Env)
+	var exec *Op
+	if s.ExecFd != nil {
+		p.ExecStep = p.AddStep("execveat", s.ExecFd.label())
+		exec = p.Call(p.ExecStep, unix.SYS_EXECVEAT, late[s.ExecFd.Fd], p.AddString(""), argv, envp, I(unix.AT_EMPTY_PATH))
+	} else {
+		p.ExecStep = p.AddStep("execve", strconv.Quote(s.Path))
+		exec = p.Call(p.ExecStep, unix.SYS_EXECVE, p.AddString(s.Path), argv, envp)
+	}
+	if s.ScriptFallback && s.ExecFd == nil {
+		// A file the kernel cannot run (no #! line) is a shell script
+		// by convention, as execvp and posix_spawnp treat it.
+		exec.AllowErrno = uint32(unix.ENOEXEC)
+		st := p.AddStep("execve", `"/bin/sh" (no #! line in `+strconv.Quote(s.Path)+`)`)
+		shArgv := append([]string{"sh", s.Path}, s.Argv[1:]...)
+		p.Call(st, unix.SYS_EXECVE, p.AddString("/bin/sh"), p.AddVec(shArgv), envp)
+	}
 }

@@ -60,8 +60,14 @@ func SyscallName(nr uintptr) string {
 // CallString renders op as a C-like call: `dup3(7, 1, 0)`,
 // `fcntl(3, 1030, 5) → $0`. Data arguments show their contents.
 func (p *Program) CallString(op Op) string {
-	if op.Kind == ResetHandlers {
+	switch op.Kind {
+	case ResetHandlers:
+		if op.Args[0].Val == 0 {
+			return "rt_sigaction(1..64, SIG_DFL) for each handled or ignored signal"
+		}
 		return "rt_sigaction(1..64, SIG_DFL) for each handled signal"
+	case WaitNonZero:
+		return fmt.Sprintf("futex(%s, FUTEX_WAIT, 0) until set", p.argString(op.Args[0]))
 	}
 	var b strings.Builder
 	b.WriteString(SyscallName(op.Nr))
@@ -147,6 +153,8 @@ func (p *Program) argString(a Arg) string {
 			return strconv.Quote(d.Str)
 		case CStringVec:
 			return vecString(d.Vec)
+		case SockFprog:
+			return fmt.Sprintf("{%d instructions}", len(d.Raw)/8)
 		default:
 			if d.Show != "" {
 				return d.Show

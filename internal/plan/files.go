@@ -23,55 +23,90 @@ func ChildFdName(i int) string {
 }
 
 func (f File) label() string {
+	if f.Kind == Open {
+		return strconv.Quote(f.Path)
+	}
 	if f.Name == "" {
 		return "fd " + strconv.Itoa(f.Fd)
 	}
 	return fmt.Sprintf("%s (fd %d)", f.Name, f.Fd)
 }
 
-// planFiles emits the descriptor shuffle that gives the child fd i the open
-// file of the parent's fd files[i].Fd, whatever the overlaps.
+// planFiles emits the descriptor shuffle that gives child fd i what
+// files[i] says, whatever the overlaps, and returns how to refer, after
+// the shuffle, to each parent descriptor in late (used by later steps,
+// such as the descriptor of the program to exec).
 //
-// Targets are assigned in increasing order. A source s below the target i
-// being assigned was itself a target already assigned (destroyed) unless it
-// maps to itself, so such sources are first copied out of the way, above
-// every target, with F_DUPFD_CLOEXEC; the copy's number is known only in the
-// child, so the op stores it in a slot and the later dup3 reads it from
-// there. A source above i is read before its own number is assigned. So the
-// parent's fds 3 and 4 swapped into the child's 4 and 3 take three calls:
-// move 3 away, dup3(4, 3), dup3(moved, 4).
+// Targets are assigned in increasing order. A parent descriptor s below the
+// target i being assigned was itself a target already assigned (destroyed)
+// unless it maps to itself, so such sources are first copied out of the
+// way, above every target, with F_DUPFD_CLOEXEC; the copy's number is known
+// only in the child, so the op stores it in a slot and the later dup3 reads
+// it from there. A source above i is read before its own number is
+// assigned. So the parent's fds 3 and 4 swapped into the child's 4 and 3
+// take three calls: move 3 away, dup3(4, 3), dup3(moved, 4).
 //
-// dup3 clears close-on-exec on the new descriptor; a source already on its
-// target only needs close-on-exec cleared.
-func planFiles(p *Program, files []File) {
+// A file to open is opened first (O_CLOEXEC) and moved above every target
+// the same way, since the number open returns may be a target. dup3 clears
+// close-on-exec on the new descriptor; a source already on its target only
+// needs close-on-exec cleared.
+func planFiles(p *Program, files []File, late []int) map[int]Arg {
 	n := len(files)
-	moved := map[int]int{} // parent fd → slot holding its copy
+	moved := map[int]int{}  // parent fd → slot holding its copy
+	opened := map[int]int{} // OpenID → slot holding the opened copy
 
-	needsMove := func(i int) bool {
-		s := files[i].Fd
-		return s >= 0 && s < i && files[s].Fd != s
+	clobbered := func(s int) bool { // is parent fd s overwritten by the shuffle?
+		return s >= 0 && s < n && !(files[s].Kind == FromParent && files[s].Fd == s)
 	}
-	for i := range files {
-		if !needsMove(i) {
-			continue
-		}
-		s := files[i].Fd
-		if _, ok := moved[s]; ok {
-			continue
+	needsMove := func(i int) bool {
+		f := files[i]
+		return f.Kind == FromParent && f.Fd < i && clobbered(f.Fd)
+	}
+	move := func(fd int, label string) {
+		if _, ok := moved[fd]; ok {
+			return
 		}
 		slot := p.NewSlot()
-		moved[s] = slot
-		st := p.AddStep("dup", fmt.Sprintf("%s out of the way, to fd ≥ %d", files[i].label(), n))
-		op := p.Call(st, unix.SYS_FCNTL, I(s), I(unix.F_DUPFD_CLOEXEC), I(n))
-		op.Store = slot
+		moved[fd] = slot
+		st := p.AddStep("dup", fmt.Sprintf("%s out of the way, to fd ≥ %d", label, n))
+		p.Call(st, unix.SYS_FCNTL, I(fd), I(unix.F_DUPFD_CLOEXEC), I(n)).Store = slot
 	}
 
 	for i, f := range files {
 		switch {
-		case f.Fd < 0:
+		case needsMove(i):
+			move(f.Fd, f.label())
+		case f.Kind == Open:
+			if _, ok := opened[f.OpenID]; ok {
+				continue
+			}
+			tmp := p.NewSlot()
+			st := p.AddStep("open", fmt.Sprintf("%s → %s", f.label(), ChildFdName(i)))
+			p.Call(st, unix.SYS_OPENAT, I(int64(unix.AT_FDCWD)), p.AddString(f.Path),
+				I(f.Flags|unix.O_CLOEXEC), I(f.Perm)).Store = tmp
+			slot := p.NewSlot()
+			opened[f.OpenID] = slot
+			p.Call(st, unix.SYS_FCNTL, Arg{Kind: SlotValue, Val: uint64(tmp)}, I(unix.F_DUPFD_CLOEXEC), I(n)).Store = slot
+		}
+	}
+	lateArgs := map[int]Arg{}
+	for _, fd := range late {
+		if clobbered(fd) {
+			move(fd, File{Fd: fd}.label())
+			lateArgs[fd] = Arg{Kind: SlotValue, Val: uint64(moved[fd])}
+		} else {
+			lateArgs[fd] = I(fd)
+		}
+	}
+
+	for i, f := range files {
+		switch {
+		case f.Kind == Closed:
 			st := p.AddStep("close", ChildFdName(i))
-			op := p.Call(st, unix.SYS_CLOSE, I(i))
-			op.AllowErrno = uint32(unix.EBADF)
+			p.Call(st, unix.SYS_CLOSE, I(i)).AllowErrno = uint32(unix.EBADF)
+		case f.Kind == Open:
+			st := p.AddStep("dup3", f.label()+" → "+ChildFdName(i))
+			p.Call(st, unix.SYS_DUP3, Arg{Kind: SlotValue, Val: uint64(opened[f.OpenID])}, I(i), I(0))
 		case f.Fd == i:
 			st := p.AddStep("clear close-on-exec", f.label()+" → "+ChildFdName(i))
 			p.Call(st, unix.SYS_FCNTL, I(i), I(unix.F_SETFD), I(0))
@@ -83,4 +118,5 @@ func planFiles(p *Program, files []File) {
 			p.Call(st, unix.SYS_DUP3, I(f.Fd), I(i), I(0))
 		}
 	}
+	return lateArgs
 }

@@ -126,7 +126,11 @@ func checkMapping(t *testing.T, src []int, parentFds []int, inheritable []int) {
 	}
 	spec := &Spec{Path: "/bin/x", Argv: []string{"x"}, KernelClearsHandlers: true, CloseRangeCloexec: true}
 	for _, fd := range src {
-		spec.Files = append(spec.Files, File{Fd: fd})
+		if fd < 0 {
+			spec.Files = append(spec.Files, File{Kind: Closed})
+		} else {
+			spec.Files = append(spec.Files, File{Fd: fd})
+		}
 	}
 	p, err := Build(spec)
 	if err != nil {

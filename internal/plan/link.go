@@ -29,7 +29,12 @@ const (
 	FlagStore     = 1 << 6
 	FlagExpect    = 1 << 7
 	FlagReset     = 1 << 8 // the op is ResetHandlers, not a system call
+	FlagWait      = 1 << 9 // the op is WaitNonZero, not a system call
 )
+
+// SlotOffset is the offset, from the start of the linked program, of slot
+// number slot (the engine wakes the child through the wake slot).
+func (p *Program) SlotOffset(slot int) int { return len(p.Ops)*OpSize + 8*slot }
 
 // Size returns the number of bytes Link writes.
 func (p *Program) Size() int {
@@ -52,6 +57,8 @@ func datumSize(d *Datum) int {
 			n += len(s) + 1
 		}
 		return align8(n)
+	case SockFprog:
+		return 16 + align8(len(d.Raw))
 	default:
 		return align8(len(d.Raw))
 	}
@@ -94,6 +101,12 @@ func (p *Program) Link(dst []byte, base, savedMask uint64) (int, error) {
 				str += len(s) + 1
 			}
 			le.PutUint64(dst[ptrs+8*len(d.Vec):], 0)
+		case SockFprog:
+			// struct sock_fprog { unsigned short len; struct sock_filter *filter; }
+			clear(dst[off : off+16])
+			le.PutUint16(dst[off:], uint16(len(d.Raw)/8))
+			le.PutUint64(dst[off+8:], base+uint64(off+16))
+			copy(dst[off+16:], d.Raw)
 		default:
 			copy(dst[off:], d.Raw)
 		}
@@ -130,8 +143,11 @@ func (p *Program) Link(dst []byte, base, savedMask uint64) (int, error) {
 		if op.HasExpect {
 			flags |= FlagExpect
 		}
-		if op.Kind == ResetHandlers {
+		switch op.Kind {
+		case ResetHandlers:
 			flags |= FlagReset
+		case WaitNonZero:
+			flags |= FlagWait
 		}
 		le.PutUint64(w[8*WordNr:], uint64(op.Nr))
 		le.PutUint64(w[8*WordFlags:], flags)

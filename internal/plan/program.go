@@ -43,10 +43,14 @@ type Kind uint8
 const (
 	// Syscall is one raw system call.
 	Syscall Kind = iota
-	// ResetHandlers sets every signal that has a handler back to SIG_DFL
-	// (ignored signals stay ignored). Used only when the kernel cannot do it
-	// at clone time (CLONE_CLEAR_SIGHAND).
+	// ResetHandlers sets every signal whose handler value is above
+	// Args[0] back to SIG_DFL: with 1 (SIG_IGN), the handled ones (used
+	// when the kernel cannot do it at clone time with CLONE_CLEAR_SIGHAND);
+	// with 0, ignored ones too.
 	ResetHandlers
+	// WaitNonZero sleeps (futex) until the 4-byte word at Args[0], a
+	// SlotAddr, is not zero: the parent sets and wakes it.
+	WaitNonZero
 )
 
 // NoSlot marks an op that stores no result.
@@ -97,6 +101,9 @@ const (
 	CStringVec
 	// Bytes is Raw, as is.
 	Bytes
+	// SockFprog is a struct sock_fprog whose filter is Raw (8 bytes per
+	// instruction), laid out right after it.
+	SockFprog
 )
 
 // Datum is one item of read-only data the child's system calls point at.
@@ -117,6 +124,10 @@ type Program struct {
 	// ExecStep is the step of the final exec, which tells the caller which
 	// program was meant to run.
 	ExecStep int
+	// HasWake says the child waits (WaitNonZero) on slot WakeSlot until
+	// the parent sets it.
+	HasWake  bool
+	WakeSlot int
 }
 
 // AddStep appends a step and returns its index.
@@ -170,6 +181,9 @@ func (p *Program) Validate() error {
 		return fmt.Errorf("plan: empty program")
 	}
 	for i, op := range p.Ops {
+		if op.Kind == WaitNonZero && op.Args[0].Kind != SlotAddr {
+			return fmt.Errorf("plan: op %d: wait on something else than a slot", i)
+		}
 		if op.Step < 0 || op.Step >= len(p.Steps) {
 			return fmt.Errorf("plan: op %d: step %d out of range", i, op.Step)
 		}
