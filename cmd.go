@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -62,6 +63,64 @@ type Cmd struct {
 	// descriptor 3+i. Entries must be open files (not nil). The child gets
 	// no other descriptor than 0, 1, 2 and these.
 	ExtraFiles []*os.File
+
+	// Files are changes to the child's descriptors (OpenFile, DupFile,
+	// CloseFile), applied in order once Stdin, Stdout, Stderr and
+	// ExtraFiles are in place. A descriptor they leave between others is
+	// closed.
+	Files []FileAction
+
+	// DirFile, if not nil, is the working directory as an open directory
+	// (fchdir), instead of Dir.
+	DirFile *os.File
+
+	// Chroot, if not empty, is the child's root directory. Dir and a
+	// relative Path are then taken inside it.
+	Chroot string
+
+	// ExecFile, if not nil, is the program as an open file (execveat with
+	// AT_EMPTY_PATH): what runs is what was opened, whatever happens to
+	// Path meanwhile. Path then only names it in errors. It must be a
+	// binary, or a script whose descriptor the child inherits.
+	ExecFile *os.File
+
+	// ScriptFallback runs a program the kernel cannot execute (no #!
+	// line, ENOEXEC) with /bin/sh, as execvp does. Off by default: the
+	// error then says the file has no interpreter line.
+	ScriptFallback bool
+
+	// Signals sets the child's signal dispositions and mask.
+	Signals SignalAttrs
+
+	// Session places the child in a new session or process group, and
+	// gives it a controlling terminal.
+	Session SessionAttrs
+
+	// Credential, if not nil, is the user and groups the child runs as.
+	Credential *Credential
+
+	// Limits sets resource limits, priority, CPU affinity, scheduling and
+	// umask.
+	Limits LimitAttrs
+
+	// Security sets no_new_privs, a seccomp filter, and descriptor
+	// inheritance.
+	Security SecurityAttrs
+
+	// Pdeathsig, if not 0, is the signal the child gets when the parent
+	// process exits. (The kernel sends it when the creating thread exits;
+	// spawn creates such children from one OS thread that lives as long as
+	// the process.)
+	Pdeathsig syscall.Signal
+
+	// Namespaces puts the child in new or existing namespaces and in a
+	// cgroup.
+	Namespaces NamespaceAttrs
+
+	// Ptrace makes the child stop at exec for the parent to trace it
+	// (PTRACE_TRACEME). The ptrace calls must come from the thread that
+	// called Start (lock it with runtime.LockOSThread).
+	Ptrace bool
 
 	// Process is the started process, set by Start.
 	Process *Process

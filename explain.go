@@ -67,7 +67,11 @@ func (c *Cmd) Explain() (*Plan, error) {
 	if envErr != nil {
 		return nil, &Error{Path: path, Step: "invalid", Arg: "Dir", Err: envErr}
 	}
-	if err := c.validate(env); err != nil {
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	prep, err := c.prepare(path, c.argv(), env)
+	if err != nil {
 		return nil, err
 	}
 	var files []*os.File
@@ -101,5 +105,5 @@ func (c *Cmd) Explain() (*Plan, error) {
 		}
 	}
 	files = append(files, c.ExtraFiles...)
-	return explain(path, c.argv(), env, c.Dir, files)
+	return explain(prep, files)
 }

@@ -18,12 +18,6 @@ var errNoExec error = syscall.ENOEXEC
 
 func isEPIPE(err error) bool { return errors.Is(err, syscall.EPIPE) }
 
-// checkStrings reports bad strings before anything is created.
-func checkStrings(path string, argv, env []string, dir string) error {
-	s := plan.Spec{Path: path, Argv: argv, Env: env, Dir: dir}
-	return inputError(path, s.Validate())
-}
-
 func inputError(path string, err error) error {
 	var ie *plan.InputError
 	if errors.As(err, &ie) {
@@ -32,19 +26,16 @@ func inputError(path string, err error) error {
 	return err
 }
 
-// startProcess starts path with child descriptor i = files[i].
-func startProcess(path string, argv, env []string, dir string, files []*os.File) (*Process, error) {
-	spec := &plan.Spec{Path: path, Argv: argv, Env: env, Dir: dir, Files: make([]plan.File, len(files))}
-	for i, f := range files {
-		// Fd puts the file in blocking mode, which is what the child
-		// expects of its descriptors (os/exec does the same).
-		spec.Files[i] = plan.File{Fd: int(f.Fd()), Name: fileName(f)}
-	}
-	prog, child, err := engine.Spawn(spec, engine.Options{})
+// startProcess starts the prepared command with child descriptors 0, 1, 2
+// and 3+i from files.
+func startProcess(p *prepared, files []*os.File) (*Process, error) {
+	p.files(files)
+	path := p.spec.Path
+	prog, child, err := engine.Spawn(p.spec, engine.Options{AfterClone: p.maps})
 	// The child has exec'd or exited: it holds its own references now.
 	runtime.KeepAlive(files)
 	if err != nil {
-		return nil, startError(path, dir, prog, err)
+		return nil, startError(path, p.spec.Dir, prog, err)
 	}
 	return newProcess(child.Pid, child.Pidfd), nil
 }
@@ -61,6 +52,7 @@ func fileName(f *os.File) string {
 func startError(path, dir string, prog *plan.Program, err error) error {
 	var se *engine.StepError
 	var ce *engine.CloneError
+	var e *Error
 	switch {
 	case errors.As(err, &se):
 		if se.Step < 0 {
@@ -70,10 +62,15 @@ func startError(path, dir string, prog *plan.Program, err error) error {
 		e := &Error{Path: path, Step: st.Name, Arg: st.Arg, Err: se.Errno}
 		if se.Step == prog.ExecStep {
 			e.Hint = execHint(path, dir, se.Errno)
+		} else {
+			e.Hint = stepHint(st.Name, se.Errno)
 		}
 		return e
 	case errors.As(err, &ce):
-		return &Error{Path: path, Step: ce.Syscall, Err: ce.Errno}
+		return &Error{Path: path, Step: ce.Syscall, Err: ce.Errno, Hint: stepHint(ce.Syscall, ce.Errno)}
+	case errors.As(err, &e):
+		e.Path = path
+		return e
 	case errors.Is(err, engine.ErrNotSupported):
 		return &Error{Path: path, Step: "start", Err: err}
 	}
@@ -83,27 +80,53 @@ func startError(path, dir string, prog *plan.Program, err error) error {
 	return &Error{Path: path, Step: "prepare", Err: err}
 }
 
-func explain(path string, argv, env []string, dir string, files []*os.File) (*Plan, error) {
-	spec := &plan.Spec{Path: path, Argv: argv, Env: env, Dir: dir, Files: make([]plan.File, len(files))}
-	for i, f := range files {
-		spec.Files[i] = plan.File{Fd: int(f.Fd()), Name: fileName(f)}
+// stepHint explains common failures of attribute steps.
+func stepHint(step string, errno syscall.Errno) string {
+	switch {
+	case errno == syscall.EPERM && (step == "setresuid" || step == "setresgid" || step == "setgroups"):
+		return "changing the user or groups needs CAP_SETUID/CAP_SETGID"
+	case errno == syscall.EPERM && step == "setrlimit":
+		return "raising a hard limit needs CAP_SYS_RESOURCE"
+	case errno == syscall.EACCES && step == "seccomp":
+		return "set Security.NoNewPrivs, or run with CAP_SYS_ADMIN"
+	case errno == syscall.ENOTTY && (step == "set controlling terminal" || step == "tcsetpgrp"):
+		return "not a terminal"
+	case errno == syscall.EPERM && step == "set controlling terminal":
+		return "the terminal is another session's controlling terminal"
+	case errno == syscall.EPERM && strings.HasPrefix(step, "clone"):
+		return "creating namespaces needs privilege (CAP_SYS_ADMIN) or a new user namespace"
+	case errno == syscall.ESRCH && step == "check the parent is alive":
+		return "the parent exited before the parent-death signal was set"
 	}
-	prog, ci, err := engine.Explain(spec)
+	return ""
+}
+
+func explain(p *prepared, files []*os.File) (*Plan, error) {
+	defer p.release()
+	p.files(files)
+	path := p.spec.Path
+	prog, ci, err := engine.Explain(p.spec)
 	if err != nil {
-		return nil, startError(path, dir, prog, err)
+		return nil, startError(path, p.spec.Dir, prog, err)
 	}
-	p := &Plan{Path: path, Clone: ci.Syscall + "(" + strings.Join(ci.Flags, "|") + ")"}
+	pl := &Plan{Path: path, Clone: ci.Syscall + "(" + strings.Join(ci.Flags, "|") + ")"}
 	who := "the kernel (CLONE_CLEAR_SIGHAND)"
 	if !slices.Contains(ci.Flags, "CLONE_CLEAR_SIGHAND") {
 		who = "step 1"
 	}
-	p.Signals = "all blocked from clone until the mask step; handled ones reset to SIG_DFL by " + who + "; ignored ones stay ignored"
+	pl.Signals = "all blocked from clone until the mask step; handled ones reset to SIG_DFL by " + who + "; ignored ones stay ignored"
+	if p.spec.ResetAll {
+		pl.Signals = "all blocked from clone until the mask step; every one reset to SIG_DFL by step 1"
+	}
 	for _, op := range prog.Ops {
 		nr := int(op.Nr)
-		if op.Kind == plan.ResetHandlers {
+		switch op.Kind {
+		case plan.ResetHandlers:
 			nr = int(syscall.SYS_RT_SIGACTION)
+		case plan.WaitNonZero:
+			nr = int(syscall.SYS_FUTEX)
 		}
-		p.Steps = append(p.Steps, PlanStep{Step: prog.Steps[op.Step].String(), Call: prog.CallString(op), Syscall: nr})
+		pl.Steps = append(pl.Steps, PlanStep{Step: prog.Steps[op.Step].String(), Call: prog.CallString(op), Syscall: nr})
 	}
-	return p, nil
+	return pl, nil
 }

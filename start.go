@@ -52,12 +52,16 @@ func (c *Cmd) Start() error {
 		default:
 		}
 	}
-	if err := c.validate(env); err != nil {
+	if err := c.validate(); err != nil {
 		return err
 	}
+	prep, err := c.prepare(c.Path, c.argv(), env)
+	if err != nil {
+		return err
+	}
+	defer prep.release()
 
 	files := make([]*os.File, 3, 3+len(c.ExtraFiles))
-	var err error
 	if files[0], err = c.childStdin(); err != nil {
 		return &Error{Path: c.Path, Step: "pipe", Arg: "stdin", Err: err}
 	}
@@ -71,7 +75,7 @@ func (c *Cmd) Start() error {
 	}
 	files = append(files, c.ExtraFiles...)
 
-	p, err := startProcess(c.Path, c.argv(), env, c.Dir, files)
+	p, err := startProcess(prep, files)
 	if err != nil {
 		return err
 	}
@@ -129,12 +133,9 @@ func (c *Cmd) resolvePath(env []string) error {
 	return c.Err
 }
 
-// validate checks the files; the strings are checked when the program is
-// planned, which happens before any pipe is made (see startProcess).
-func (c *Cmd) validate(env []string) error {
-	if err := checkStrings(c.Path, c.argv(), env, c.Dir); err != nil {
-		return err
-	}
+// validate checks the standard streams and ExtraFiles; prepare checks the
+// rest. Both run before any pipe is made.
+func (c *Cmd) validate() error {
 	check := func(field string, f *os.File) error {
 		if f == nil {
 			return invalid(c.Path, field, "nil *os.File")
