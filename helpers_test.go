@@ -19,7 +19,14 @@ import (
 // the extra environment entries env.
 func probeCmd(t *testing.T, env ...string) (*spawn.Cmd, string) {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "report.json")
+	// Not t.TempDir: children that drop root must be able to reach it.
+	dir, err := os.MkdirTemp("", "spawn-report-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o777)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	out := filepath.Join(dir, "report.json")
 	c := spawn.Command(probe.ForTest(t), "arg1")
 	c.Env = append([]string{probe.EnvOut + "=" + out}, env...)
 	return c, out
