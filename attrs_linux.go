@@ -141,6 +141,9 @@ func (c *Cmd) prepare(path string, argv, env []string) (*prepared, error) {
 	}
 
 	// Parent death.
+	if c.Pdeathsig != 0 && c.Ptrace {
+		return nil, bad("Ptrace", "cannot be combined with Pdeathsig: the tracer would be spawn's own thread, not yours")
+	}
 	if c.Pdeathsig != 0 {
 		if c.Pdeathsig < 1 || c.Pdeathsig > 64 {
 			return nil, bad("Pdeathsig", "%d is not a signal", int(c.Pdeathsig))

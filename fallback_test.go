@@ -25,6 +25,14 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	case strings.HasPrefix(mode, "refuse-clone3:"):
 		refuseClone3Helper(strings.TrimPrefix(mode, "refuse-clone3:"))
+	case strings.HasPrefix(mode, "unprivileged:"):
+		unprivilegedHelper(strings.TrimPrefix(mode, "unprivileged:"))
+	case mode == "foreground":
+		foregroundHelper()
+	case mode == "noctty":
+		nocttyHelper()
+	case mode == "pdeathsig":
+		pdeathsigHelper()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s=%q\n", helperEnv, mode)
 		os.Exit(2)
