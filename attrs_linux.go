@@ -51,7 +51,7 @@ func (c *Cmd) prepare(path string, argv, env []string) (*prepared, error) {
 		return invalid(path, field, fmt.Sprintf(format, args...))
 	}
 	s := &plan.Spec{Path: path, Argv: argv, Env: env, Dir: c.Dir, Chroot: c.Chroot,
-		ScriptFallback: c.ScriptFallback, InheritFDs: c.Security.InheritFDs}
+		ScriptFallback: c.ScriptFallback, InheritFDs: c.Security.InheritFDs, EnvFromParent: c.Env == nil}
 	if err := s.Validate(); err != nil {
 		return nil, inputError(path, err)
 	}
@@ -169,6 +169,10 @@ func (c *Cmd) prepare(path string, argv, env []string) (*prepared, error) {
 
 func (c *Cmd) prepareLimits(s *plan.Spec, bad func(string, string, ...any) error) error {
 	l := c.Limits
+	if soft, hard, restore := childNofile(); restore {
+		// Before the caller's own limits, which may set NOFILE too.
+		s.Rlimits = append(s.Rlimits, plan.Rlimit{Resource: unix.RLIMIT_NOFILE, Name: "NOFILE", Cur: soft, Max: hard})
+	}
 	for i, rl := range l.Rlimits {
 		name, ok := rlimitNames[rl.Resource]
 		field := fmt.Sprintf("Limits.Rlimits[%d]", i)

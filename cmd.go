@@ -153,6 +153,7 @@ type Cmd struct {
 	lookName     string // the name given to Command, if it was looked up
 	lookedUpPath string // the Path that lookup produced
 	startCalled  atomic.Bool
+	waitCalled   atomic.Bool
 
 	childFiles   []*os.File  // child ends of pipes: closed in the parent after Start
 	parentPipes  []io.Closer // parent ends of pipes: closed by Wait

@@ -33,6 +33,12 @@ func TestMain(m *testing.M) {
 		nocttyHelper()
 	case mode == "pdeathsig":
 		pdeathsigHelper()
+	case mode == "nofile":
+		nofileHelper()
+	case mode == "malformed-env":
+		malformedEnvHelper()
+	case mode == "lookpath":
+		lookpathHelper()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s=%q\n", helperEnv, mode)
 		os.Exit(2)

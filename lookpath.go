@@ -43,15 +43,6 @@ func lookPath(file, path string) (string, error) {
 	return "", &Error{Path: file, Step: "search PATH", Arg: quote(path), Err: ErrNotFound}
 }
 
-// isExecutable reports whether p is a regular file with an execute bit.
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return false
-	}
-	return fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
-}
-
 // execHint explains an execve failure for path, looking at the file only
 // now that the exec has failed.
 func execHint(path, dir string, err error) string {

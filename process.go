@@ -48,8 +48,13 @@ func (p *Process) handle() (*os.File, error) {
 // Release closes the process handle without waiting for the process. Like
 // os.Process.Release, it leaves the child to run; it is not reaped, so call
 // it only when something else will wait for it or the parent exits soon.
+// It fails while a Wait is in progress.
 func (p *Process) Release() error {
 	p.mu.Lock()
+	if p.waiting && p.pidfd != nil {
+		p.mu.Unlock()
+		return errors.New("spawn: Release during Wait")
+	}
 	f := p.pidfd
 	p.pidfd = nil
 	p.released = true

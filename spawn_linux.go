@@ -4,11 +4,14 @@ package spawn
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"slices"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/gospawn/spawn/internal/engine"
 	"github.com/gospawn/spawn/internal/plan"
@@ -52,8 +55,12 @@ func fileName(f *os.File) string {
 func startError(path, dir string, prog *plan.Program, err error) error {
 	var se *engine.StepError
 	var ce *engine.CloneError
+	var tl *engine.TooLargeError
 	var e *Error
 	switch {
+	case errors.As(err, &tl):
+		return &Error{Path: path, Step: "execve", Arg: quote(path), Err: syscall.E2BIG,
+			Hint: fmt.Sprintf("the arguments and environment take %d bytes", tl.Size)}
 	case errors.As(err, &se):
 		if se.Step < 0 {
 			return &Error{Path: path, Step: "run", Err: se}
@@ -129,4 +136,15 @@ func explain(p *prepared, files []*os.File) (*Plan, error) {
 		pl.Steps = append(pl.Steps, PlanStep{Step: prog.Steps[op.Step].String(), Call: prog.CallString(op), Syscall: nr})
 	}
 	return pl, nil
+}
+
+// isExecutable reports whether p is a regular file this process may
+// execute, checked with the effective ids as execve will (faccessat with
+// AT_EACCESS), as exec.LookPath does.
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	return unix.Faccessat(unix.AT_FDCWD, p, unix.X_OK, unix.AT_EACCESS) == nil
 }

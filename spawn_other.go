@@ -35,3 +35,9 @@ func (p *Process) Wait() (*ProcessState, error) { return nil, errNotSupported }
 
 // Signal is not supported on this system.
 func (p *Process) Signal(sig os.Signal) error { return errNotSupported }
+
+// isExecutable reports whether p is a regular file with an execute bit.
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}

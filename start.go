@@ -123,6 +123,10 @@ func (c *Cmd) resolvePath(env []string) error {
 	if c.lookName != "" && c.Path == c.lookedUpPath && c.Env != nil {
 		if path, ok := lookupEnv(env, "PATH"); ok && path != os.Getenv("PATH") {
 			lp, err := lookPath(c.lookName, path)
+			var se *Error
+			if errors.As(err, &se) && errors.Is(err, ErrDot) {
+				se.Hint = "found as " + lp + "; set Cmd.Path to it to run it"
+			}
 			if lp != "" {
 				c.Path = lp
 			}
@@ -230,7 +234,7 @@ func (c *Cmd) Wait() error {
 	if c.Process == nil {
 		return errors.New("spawn: not started")
 	}
-	if c.ProcessState != nil {
+	if c.waitCalled.Swap(true) {
 		return errors.New("spawn: Wait was already called")
 	}
 	state, err := c.Process.Wait()

@@ -59,7 +59,7 @@ func getRegion(size int) (*region, error) {
 		class = minClass
 	}
 	if class > maxClass {
-		return nil, fmt.Errorf("argument list and environment too large (%d bytes)", size)
+		return nil, &TooLargeError{Size: size}
 	}
 	pool.Lock()
 	if n := len(pool.free[class]); n > 0 {
@@ -124,3 +124,13 @@ func PoolStats() (mapped, inUse int) {
 	defer pool.Unlock()
 	return pool.mapped, pool.inUse
 }
+
+// TooLargeError reports a program (arguments, environment and steps) too
+// large to start; it unwraps to E2BIG, as execve would fail.
+type TooLargeError struct{ Size int }
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("argument list and environment too large (%d bytes)", e.Size)
+}
+
+func (e *TooLargeError) Unwrap() error { return unix.E2BIG }

@@ -122,6 +122,19 @@ func Force(useClone3, useClearSighand bool) (restore func()) {
 	return func() { features.Store(prev) }
 }
 
+// ForceCloseRange switches close_range(CLOSE_RANGE_CLOEXEC) off (as on a
+// kernel before 5.11) or back on, for tests; it returns a function that
+// restores the previous state.
+func ForceCloseRange(use bool) (restore func()) {
+	prev := loadFeatures()
+	f := prev &^ noCloseRangeCloexec
+	if !use {
+		f |= noCloseRangeCloexec
+	}
+	features.Store(f)
+	return func() { features.Store(prev) }
+}
+
 // CloneInfo describes how the child is created, for explain.
 type CloneInfo struct {
 	Syscall string   // "clone3" or "clone"
@@ -337,7 +350,19 @@ func run(prog *plan.Program, spec *plan.Spec, opt Options, f uint32) (Child, sys
 		h.cloneArgs.flags = flags
 	}
 
+	// The child gets a copy of our descriptor table at clone. Code that
+	// opens a descriptor and only then marks it close-on-exec holds
+	// syscall.ForkLock for reading; when nothing in the child marks
+	// every inherited descriptor close-on-exec, keep such code out of
+	// the clone, as os/exec does.
+	lock := spec.InheritFDs || !spec.CloseRangeCloexec
+	if lock {
+		syscall.ForkLock.Lock()
+	}
 	ret := rawSpawn(h)
+	if lock {
+		syscall.ForkLock.Unlock()
+	}
 	if e := int64(ret); e < 0 && e > -4096 {
 		putRegion(r)
 		return Child{}, syscall.Errno(-e), nil

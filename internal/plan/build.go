@@ -95,7 +95,7 @@ func Build(s *Spec) (*Program, error) {
 
 // planExec emits the exec, and the /bin/sh fallback if asked.
 func planExec(p *Program, s *Spec, late map[int]Arg) {
-	argv, envp := p.AddVec(s.Argv), p.AddVec(s.Env)
+	argv, envp := p.AddVec(s.Argv), p.AddEnv(s.Env)
 	var exec *Op
 	if s.ExecFd != nil {
 		p.ExecStep = p.AddStep("execveat", s.ExecFd.label())

@@ -191,7 +191,7 @@ func TestExplainText(t *testing.T) {
 		`reset signal handlers`,
 		`chdir "/srv"`, `chdir("/srv")`,
 		`dup3 pipe (fd 7) → stdin`, `dup3(7, 0, 0)`,
-		`execve "/bin/echo"`, `execve("/bin/echo", ["echo", "hi"], ["A=1"])`,
+		`execve "/bin/echo"`, `execve("/bin/echo", ["echo", "hi"], [1 variable])`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("explain output lacks %q:\n%s", want, out)

@@ -152,6 +152,9 @@ func (p *Program) argString(a Arg) string {
 		case CString:
 			return strconv.Quote(d.Str)
 		case CStringVec:
+			if d.Show != "" {
+				return d.Show
+			}
 			return vecString(d.Vec)
 		case SockFprog:
 			return fmt.Sprintf("{%d instructions}", len(d.Raw)/8)

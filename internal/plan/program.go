@@ -112,7 +112,7 @@ type Datum struct {
 	Str  string
 	Vec  []string
 	Raw  []byte
-	Show string // how explain shows Raw, e.g. "{INT,TERM}"; hex if empty
+	Show string // how explain shows it, e.g. "{INT,TERM}"; if empty, its contents
 }
 
 // Program is the complete child program.
@@ -146,6 +146,17 @@ func (p *Program) AddString(s string) Arg {
 // AddVec adds a NULL-terminated string vector and returns its address.
 func (p *Program) AddVec(v []string) Arg {
 	p.Data = append(p.Data, Datum{Kind: CStringVec, Vec: v})
+	return Arg{Kind: DataAddr, Val: uint64(len(p.Data) - 1)}
+}
+
+// AddEnv adds an environment vector, which explain shows as a count only
+// (values may be secrets).
+func (p *Program) AddEnv(env []string) Arg {
+	show := fmt.Sprintf("[%d variables]", len(env))
+	if len(env) == 1 {
+		show = "[1 variable]"
+	}
+	p.Data = append(p.Data, Datum{Kind: CStringVec, Vec: env, Show: show})
 	return Arg{Kind: DataAddr, Val: uint64(len(p.Data) - 1)}
 }
 

@@ -72,6 +72,9 @@ type Spec struct {
 	Argv []string
 	// Env is the environment, as KEY=VALUE strings, already de-duplicated.
 	Env []string
+	// EnvFromParent says Env is the parent's own environment, passed on
+	// as it is (as os/exec does) even if an entry is not KEY=VALUE.
+	EnvFromParent bool
 	// Dir is the working directory, or "" to keep the parent's.
 	Dir string
 	// DirFd, if set, is the working directory as an open directory
@@ -203,6 +206,9 @@ func (s *Spec) Validate() error {
 		return &InputError{"Chroot", fmt.Sprintf("%q contains a NUL byte", s.Chroot)}
 	}
 	for i, kv := range s.Env {
+		if s.EnvFromParent && strings.IndexByte(kv, 0) < 0 {
+			continue
+		}
 		if err := CheckEnv(kv); err != "" {
 			return &InputError{fmt.Sprintf("Env[%d]", i), err}
 		}
