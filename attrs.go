@@ -74,10 +74,11 @@ type SessionAttrs struct {
 	// its own if Pgid is 0.
 	Setpgid bool
 	Pgid    int
-	// Ctty, if not nil, becomes the child's controlling terminal
-	// (TIOCSCTTY). It needs Setsid. The file does not have to be among the
-	// child's descriptors: spawn uses the parent's descriptor before the
-	// child's are arranged.
+	// Ctty is a terminal. With Setsid, it becomes the child's controlling
+	// terminal (TIOCSCTTY). With Foreground, it is the terminal whose
+	// foreground group the child takes. The file does not have to be among
+	// the child's descriptors: spawn uses the parent's descriptor before
+	// the child's are arranged.
 	Ctty *os.File
 	// Foreground makes the child's process group the foreground group of
 	// Ctty, or of the parent's stdin if Ctty is nil (tcsetpgrp). It implies

@@ -96,8 +96,8 @@ func (c *Cmd) prepare(path string, argv, env []string) (*prepared, error) {
 	if ss.Pgid != 0 && !ss.Setpgid && !ss.Foreground {
 		return nil, bad("Session.Pgid", "set without Setpgid")
 	}
-	if ss.Ctty != nil && !ss.Setsid {
-		return nil, bad("Session.Ctty", "a controlling terminal needs Setsid (a new session without one)")
+	if ss.Ctty != nil && !ss.Setsid && !ss.Foreground {
+		return nil, bad("Session.Ctty", "set without Setsid (to make it the controlling terminal) or Foreground")
 	}
 	if ss.Setsid && ss.Setpgid {
 		return nil, bad("Session.Setpgid", "set together with Setsid, which already makes a new group")
@@ -106,6 +106,7 @@ func (c *Cmd) prepare(path string, argv, env []string) (*prepared, error) {
 	if s.Ctty, err = fileRef("Session.Ctty", ss.Ctty); err != nil {
 		return nil, err
 	}
+	s.AcquireCtty = ss.Setsid && ss.Ctty != nil
 
 	// Limits and scheduling.
 	if err := c.prepareLimits(s, bad); err != nil {

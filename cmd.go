@@ -154,6 +154,8 @@ type Cmd struct {
 	lookedUpPath string // the Path that lookup produced
 	startCalled  atomic.Bool
 	waitCalled   atomic.Bool
+	owned        []*os.File // files FromExec made, closed once started
+	pidfdOut     *int       // FromExec: where SysProcAttr.PidFD wants a pidfd
 
 	childFiles   []*os.File  // child ends of pipes: closed in the parent after Start
 	parentPipes  []io.Closer // parent ends of pipes: closed by Wait
@@ -391,6 +393,11 @@ type closeOnce struct {
 func (c *closeOnce) Close() error {
 	c.once.Do(func() { c.err = c.File.Close() })
 	return c.err
+}
+
+func (c *Cmd) closeOwned() {
+	closeAll(c.owned)
+	c.owned = nil
 }
 
 func closeAll[T io.Closer](cs []T) {

@@ -25,6 +25,7 @@ func (c *Cmd) Start() error {
 	defer func() {
 		closeAll(c.childFiles)
 		c.childFiles = nil
+		c.closeOwned()
 		if !started {
 			closeAll(c.parentPipes)
 			c.parentPipes = nil
@@ -81,6 +82,7 @@ func (c *Cmd) Start() error {
 	}
 	c.Process = p
 	started = true
+	c.setPidfdOut() // on failure it stores -1, as os/exec does
 
 	if len(c.goroutines) > 0 {
 		errc := make(chan error, 1)

@@ -26,7 +26,7 @@ func planSession(p *Program, s *Spec) {
 		st := p.AddStep("setpgid", arg)
 		p.Call(st, unix.SYS_SETPGID, I(0), I(s.Pgid))
 	}
-	if s.Ctty != nil {
+	if s.Ctty != nil && s.AcquireCtty {
 		st := p.AddStep("set controlling terminal", s.Ctty.label())
 		p.Call(st, unix.SYS_IOCTL, I(s.Ctty.Fd), I(unix.TIOCSCTTY), I(0))
 	}

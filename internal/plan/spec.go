@@ -102,12 +102,13 @@ type Spec struct {
 	InheritMask bool   // the spawning thread's mask instead of Mask
 
 	// Session and terminal.
-	Setsid     bool
-	Setpgid    bool
-	Pgid       int    // with Setpgid: the group to join, 0 for a new one
-	Ctty       *FdRef // the controlling terminal to acquire (after Setsid)
-	Foreground bool   // make the child's group the terminal's foreground group
-	Noctty     bool   // give up the controlling terminal (TIOCNOTTY on stdin)
+	Setsid      bool
+	Setpgid     bool
+	Pgid        int    // with Setpgid: the group to join, 0 for a new one
+	Ctty        *FdRef // the terminal, for AcquireCtty and Foreground
+	AcquireCtty bool   // make Ctty the controlling terminal (TIOCSCTTY)
+	Foreground  bool   // make the child's group the terminal's foreground group
+	Noctty      bool   // give up the controlling terminal (TIOCNOTTY on stdin)
 
 	// Credentials.
 	Cred *Cred
