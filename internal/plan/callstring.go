@@ -129,6 +129,19 @@ func constName(nr uintptr, i int, a Arg) string {
 		return "~0U"
 	case nr == unix.SYS_CLOSE_RANGE && i == 2 && a.Val == unix.CLOSE_RANGE_CLOEXEC:
 		return "CLOSE_RANGE_CLOEXEC"
+	case nr == unix.SYS_OPENAT && i == 0 && int64(a.Val) == unix.AT_FDCWD:
+		return "AT_FDCWD"
+	case nr == unix.SYS_SETPRIORITY && i == 0 && a.Val == unix.PRIO_PROCESS:
+		return "PRIO_PROCESS"
+	case nr == unix.SYS_PRCTL && i == 0:
+		return map[uint64]string{unix.PR_SET_PDEATHSIG: "PR_SET_PDEATHSIG", unix.PR_SET_NO_NEW_PRIVS: "PR_SET_NO_NEW_PRIVS",
+			unix.PR_SET_KEEPCAPS: "PR_SET_KEEPCAPS", unix.PR_CAP_AMBIENT: "PR_CAP_AMBIENT"}[a.Val]
+	case nr == unix.SYS_IOCTL && i == 1:
+		return map[uint64]string{unix.TIOCSCTTY: "TIOCSCTTY", unix.TIOCSPGRP: "TIOCSPGRP", unix.TIOCNOTTY: "TIOCNOTTY"}[a.Val]
+	case nr == unix.SYS_SECCOMP && i == 0 && a.Val == unix.SECCOMP_SET_MODE_FILTER:
+		return "SECCOMP_SET_MODE_FILTER"
+	case nr == unix.SYS_PTRACE && i == 0 && a.Val == unix.PTRACE_TRACEME:
+		return "PTRACE_TRACEME"
 	}
 	return ""
 }
