@@ -30,10 +30,15 @@ type childFd struct {
 // prepared is a Cmd turned into a plan.Spec, minus the descriptors of the
 // standard streams, which Start creates only once everything was checked.
 type prepared struct {
-	spec  *plan.Spec
+	spec  plan.Spec
 	fds   []childFd
 	maps  func(pid int) error // writes uid/gid maps, for a new user namespace
 	close []*os.File          // files opened for the spec (cgroup by path)
+
+	// Room for the common case, so that a prepared on the stack makes no
+	// allocation.
+	fdsBuf   [8]childFd
+	filesBuf [8]plan.File
 }
 
 // release closes what prepare opened. It may be called more than once.
@@ -46,14 +51,15 @@ func (p *prepared) release() {
 
 // prepare checks every attribute of c and builds the spec. It creates no
 // process, pipe or descriptor, except to open CgroupPath.
-func (c *Cmd) prepare(path string, argv, env []string) (*prepared, error) {
+func (c *Cmd) prepare(p *prepared, path string, argv, env []string) error {
 	bad := func(field, format string, args ...any) error {
 		return invalid(path, field, fmt.Sprintf(format, args...))
 	}
-	s := &plan.Spec{Path: path, Argv: argv, Env: env, Dir: c.Dir, Chroot: c.Chroot,
+	p.spec = plan.Spec{Path: path, Argv: argv, Env: env, Dir: c.Dir, Chroot: c.Chroot,
 		ScriptFallback: c.ScriptFallback, InheritFDs: c.Security.InheritFDs, EnvFromParent: c.Env == nil}
+	s := &p.spec
 	if err := s.Validate(); err != nil {
-		return nil, inputError(path, err)
+		return inputError(path, err)
 	}
 	fileRef := func(field string, f *os.File) (*plan.FdRef, error) {
 		if f == nil {
@@ -68,22 +74,22 @@ func (c *Cmd) prepare(path string, argv, env []string) (*prepared, error) {
 
 	// Directory and executable.
 	if c.DirFile != nil && c.Dir != "" {
-		return nil, bad("DirFile", "set together with Dir %q: choose one", c.Dir)
+		return bad("DirFile", "set together with Dir %q: choose one", c.Dir)
 	}
 	if s.DirFd, err = fileRef("DirFile", c.DirFile); err != nil {
-		return nil, err
+		return err
 	}
 	if s.ExecFd, err = fileRef("ExecFile", c.ExecFile); err != nil {
-		return nil, err
+		return err
 	}
 	if c.ExecFile != nil && c.ScriptFallback {
-		return nil, bad("ScriptFallback", "cannot be used with ExecFile")
+		return bad("ScriptFallback", "cannot be used with ExecFile")
 	}
 
 	// Signals.
 	sa := c.Signals
 	if sa.Ignore.Has(syscall.SIGKILL) || sa.Ignore.Has(syscall.SIGSTOP) {
-		return nil, bad("Signals.Ignore", "SIGKILL and SIGSTOP cannot be ignored")
+		return bad("Signals.Ignore", "SIGKILL and SIGSTOP cannot be ignored")
 	}
 	s.SigDefault, s.SigIgnore, s.ResetAll = uint64(sa.Default), uint64(sa.Ignore), sa.ResetAll
 	s.Mask, s.InheritMask = uint64(sa.Mask), sa.InheritMask
@@ -91,26 +97,26 @@ func (c *Cmd) prepare(path string, argv, env []string) (*prepared, error) {
 	// Session and terminal.
 	ss := c.Session
 	if ss.Pgid < 0 {
-		return nil, bad("Session.Pgid", "%d is negative", ss.Pgid)
+		return bad("Session.Pgid", "%d is negative", ss.Pgid)
 	}
 	if ss.Pgid != 0 && !ss.Setpgid && !ss.Foreground {
-		return nil, bad("Session.Pgid", "set without Setpgid")
+		return bad("Session.Pgid", "set without Setpgid")
 	}
 	if ss.Ctty != nil && !ss.Setsid && !ss.Foreground {
-		return nil, bad("Session.Ctty", "set without Setsid (to make it the controlling terminal) or Foreground")
+		return bad("Session.Ctty", "set without Setsid (to make it the controlling terminal) or Foreground")
 	}
 	if ss.Setsid && ss.Setpgid {
-		return nil, bad("Session.Setpgid", "set together with Setsid, which already makes a new group")
+		return bad("Session.Setpgid", "set together with Setsid, which already makes a new group")
 	}
 	s.Setsid, s.Setpgid, s.Pgid, s.Foreground, s.Noctty = ss.Setsid, ss.Setpgid, ss.Pgid, ss.Foreground, ss.Noctty
 	if s.Ctty, err = fileRef("Session.Ctty", ss.Ctty); err != nil {
-		return nil, err
+		return err
 	}
 	s.AcquireCtty = ss.Setsid && ss.Ctty != nil
 
 	// Limits and scheduling.
 	if err := c.prepareLimits(s, bad); err != nil {
-		return nil, err
+		return err
 	}
 
 	// Credentials.
@@ -120,7 +126,7 @@ func (c *Cmd) prepare(path string, argv, env []string) (*prepared, error) {
 		if len(cr.AmbientCaps) > 0 {
 			data, err := ambientCapData(cr.AmbientCaps)
 			if err != nil {
-				return nil, bad("Credential.AmbientCaps", "%v", err)
+				return bad("Credential.AmbientCaps", "%v", err)
 			}
 			s.Cred.CapData = data
 		}
@@ -130,7 +136,7 @@ func (c *Cmd) prepare(path string, argv, env []string) (*prepared, error) {
 	s.NoNewPrivs, s.Ptrace = c.Security.NoNewPrivs, c.Ptrace
 	if n := len(c.Security.Seccomp); n > 0 {
 		if n > 4096 {
-			return nil, bad("Security.Seccomp", "%d instructions, more than the kernel's 4096", n)
+			return bad("Security.Seccomp", "%d instructions, more than the kernel's 4096", n)
 		}
 		// struct sock_filter { __u16 code; __u8 jt; __u8 jf; __u32 k; }
 		s.Seccomp = make([]byte, 0, 8*n)
@@ -143,11 +149,11 @@ func (c *Cmd) prepare(path string, argv, env []string) (*prepared, error) {
 
 	// Parent death.
 	if c.Pdeathsig != 0 && c.Ptrace {
-		return nil, bad("Ptrace", "cannot be combined with Pdeathsig: the tracer would be spawn's own thread, not yours")
+		return bad("Ptrace", "cannot be combined with Pdeathsig: the tracer would be spawn's own thread, not yours")
 	}
 	if c.Pdeathsig != 0 {
 		if c.Pdeathsig < 1 || c.Pdeathsig > 64 {
-			return nil, bad("Pdeathsig", "%d is not a signal", int(c.Pdeathsig))
+			return bad("Pdeathsig", "%d is not a signal", int(c.Pdeathsig))
 		}
 		s.Pdeathsig = int(c.Pdeathsig)
 		s.ParentPid = os.Getpid()
@@ -156,16 +162,15 @@ func (c *Cmd) prepare(path string, argv, env []string) (*prepared, error) {
 		}
 	}
 
-	p := &prepared{spec: s}
 	if err := c.prepareNamespaces(p, bad, fileRef); err != nil {
 		p.release()
-		return nil, err
+		return err
 	}
 	if err := c.prepareFiles(p, bad); err != nil {
 		p.release()
-		return nil, err
+		return err
 	}
-	return p, nil
+	return nil
 }
 
 func (c *Cmd) prepareLimits(s *plan.Spec, bad func(string, string, ...any) error) error {
@@ -242,7 +247,7 @@ func (c *Cmd) prepareLimits(s *plan.Spec, bad func(string, string, ...any) error
 
 func (c *Cmd) prepareNamespaces(p *prepared, bad func(string, string, ...any) error, fileRef func(string, *os.File) (*plan.FdRef, error)) error {
 	ns := c.Namespaces
-	s := p.spec
+	s := &p.spec
 	const all = unix.CLONE_NEWUSER | unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWNET |
 		unix.CLONE_NEWUTS | unix.CLONE_NEWIPC | unix.CLONE_NEWCGROUP | unix.CLONE_NEWTIME
 	if ns.Clone&^all != 0 {
@@ -299,15 +304,18 @@ func (c *Cmd) prepareNamespaces(p *prepared, bad func(string, string, ...any) er
 // prepareFiles applies Files to the descriptor table 0..2+len(ExtraFiles).
 func (c *Cmd) prepareFiles(p *prepared, bad func(string, string, ...any) error) error {
 	n := 3 + len(c.ExtraFiles)
-	table := make(map[int]childFd, n)
+	table := p.fdsBuf[:0]
 	for i := range n {
-		table[i] = childFd{index: i}
+		table = append(table, childFd{index: i})
 	}
 	const maxFd = 1 << 20
 	for i, a := range c.Files {
 		field := fmt.Sprintf("Files[%d]", i)
 		if a.fd < 0 || a.fd >= maxFd {
 			return bad(field, "descriptor %d out of range 0..%d", a.fd, maxFd-1)
+		}
+		for len(table) <= a.fd {
+			table = append(table, childFd{index: -1, closed: true})
 		}
 		switch a.op {
 		case fileOpen:
@@ -316,40 +324,35 @@ func (c *Cmd) prepareFiles(p *prepared, bad func(string, string, ...any) error) 
 			}
 			table[a.fd] = childFd{index: -1, open: &c.Files[i], openID: i}
 		case fileDup:
-			src, ok := table[a.from]
-			if !ok || src.closed {
+			if a.from < 0 || a.from >= len(table) || table[a.from].closed {
 				return bad(field, "DupFile(%d, %d): descriptor %d is not open in the child", a.fd, a.from, a.from)
 			}
-			table[a.fd] = src
+			table[a.fd] = table[a.from]
 		case fileClose:
 			table[a.fd] = childFd{index: -1, closed: true}
 		default:
 			return bad(field, "zero FileAction: use OpenFile, DupFile or CloseFile")
 		}
 	}
-	top := 0
-	for fd, e := range table {
-		if !e.closed && fd+1 > top {
-			top = fd + 1
-		}
+	// Closed descriptors at the end need no step: everything above the
+	// table is closed at exec anyway.
+	for len(table) > 0 && table[len(table)-1].closed {
+		table = table[:len(table)-1]
 	}
-	p.fds = make([]childFd, top)
-	for fd := range top {
-		e, ok := table[fd]
-		if !ok {
-			e = childFd{index: -1, closed: true}
-		}
-		p.fds[fd] = e
-	}
-	if lim := nofileLimit(); uint64(top) > lim {
-		return bad("ExtraFiles", "the child needs descriptors up to %d, above its RLIMIT_NOFILE of %d", top-1, lim)
+	p.fds = table
+	if lim := nofileLimit(); uint64(len(table)) > lim {
+		return bad("ExtraFiles", "the child needs descriptors up to %d, above its RLIMIT_NOFILE of %d", len(table)-1, lim)
 	}
 	return nil
 }
 
 // files resolves the descriptor table against the files Start made.
 func (p *prepared) files(files []*os.File) {
-	p.spec.Files = make([]plan.File, len(p.fds))
+	p.spec.Files = p.filesBuf[:0]
+	if len(p.fds) > len(p.filesBuf) {
+		p.spec.Files = make([]plan.File, 0, len(p.fds))
+	}
+	p.spec.Files = p.spec.Files[:len(p.fds)]
 	for i, e := range p.fds {
 		switch {
 		case e.closed:

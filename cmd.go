@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -246,8 +247,12 @@ func (c *Cmd) environ() ([]string, error) {
 }
 
 // dedupEnv keeps the last value of each key, in the order of the last
-// occurrences. Malformed entries are kept for validation to report.
+// occurrences. Malformed entries are kept for validation to report. An
+// environment without duplicates (the usual case) is returned as it is.
 func dedupEnv(env []string) []string {
+	if !hasDuplicateKeys(env) {
+		return env
+	}
 	seen := make(map[string]bool, len(env))
 	out := make([]string, 0, len(env))
 	for i := len(env) - 1; i >= 0; i-- {
@@ -261,10 +266,32 @@ func dedupEnv(env []string) []string {
 		}
 		out = append(out, kv)
 	}
-	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
-		out[i], out[j] = out[j], out[i]
-	}
+	slices.Reverse(out)
 	return out
+}
+
+// hasDuplicateKeys reports whether two entries of env have the same key.
+func hasDuplicateKeys(env []string) bool {
+	if len(env) > 128 {
+		seen := make(map[string]bool, len(env))
+		for _, kv := range env {
+			k, _, _ := strings.Cut(kv, "=")
+			if seen[k] {
+				return true
+			}
+			seen[k] = true
+		}
+		return false
+	}
+	for i, a := range env {
+		ka, _, _ := strings.Cut(a, "=")
+		for _, b := range env[i+1:] {
+			if kb, _, _ := strings.Cut(b, "="); kb == ka {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // lookupEnv returns the value of key in env (last one wins).

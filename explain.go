@@ -70,8 +70,8 @@ func (c *Cmd) Explain() (*Plan, error) {
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
-	prep, err := c.prepare(path, c.argv(), env)
-	if err != nil {
+	var prep prepared
+	if err := c.prepare(&prep, path, c.argv(), env); err != nil {
 		return nil, err
 	}
 	var files []*os.File
@@ -105,5 +105,5 @@ func (c *Cmd) Explain() (*Plan, error) {
 		}
 	}
 	files = append(files, c.ExtraFiles...)
-	return explain(prep, files)
+	return explain(&prep, files)
 }

@@ -34,7 +34,7 @@ func inputError(path string, err error) error {
 func startProcess(p *prepared, files []*os.File) (*Process, error) {
 	p.files(files)
 	path := p.spec.Path
-	prog, child, err := engine.Spawn(p.spec, engine.Options{AfterClone: p.maps})
+	prog, child, err := engine.Spawn(&p.spec, engine.Options{AfterClone: p.maps})
 	// The child has exec'd or exited: it holds its own references now.
 	runtime.KeepAlive(files)
 	if err != nil {
@@ -66,7 +66,7 @@ func startError(path, dir string, prog *plan.Program, err error) error {
 			return &Error{Path: path, Step: "run", Err: se}
 		}
 		st := prog.Steps[se.Step]
-		e := &Error{Path: path, Step: st.Name, Arg: st.Arg, Err: se.Errno}
+		e := &Error{Path: path, Step: st.Name, Arg: st.Arg(), Err: se.Errno}
 		if se.Step == prog.ExecStep {
 			e.Hint = execHint(path, dir, se.Errno)
 		} else {
@@ -112,7 +112,7 @@ func explain(p *prepared, files []*os.File) (*Plan, error) {
 	defer p.release()
 	p.files(files)
 	path := p.spec.Path
-	prog, ci, err := engine.Explain(p.spec)
+	prog, ci, err := engine.Explain(&p.spec)
 	if err != nil {
 		return nil, startError(path, p.spec.Dir, prog, err)
 	}

@@ -18,8 +18,9 @@ type prepared struct{ path string }
 
 func (p *prepared) release() {}
 
-func (c *Cmd) prepare(path string, argv, env []string) (*prepared, error) {
-	return nil, &Error{Path: path, Step: "start", Err: errNotSupported}
+func (c *Cmd) prepare(p *prepared, path string, argv, env []string) error {
+	p.path = path
+	return &Error{Path: path, Step: "start", Err: errNotSupported}
 }
 
 func startProcess(p *prepared, files []*os.File) (*Process, error) {

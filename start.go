@@ -56,13 +56,14 @@ func (c *Cmd) Start() error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	prep, err := c.prepare(c.Path, c.argv(), env)
-	if err != nil {
+	var prep prepared
+	if err := c.prepare(&prep, c.Path, c.argv(), env); err != nil {
 		return err
 	}
 	defer prep.release()
 
 	files := make([]*os.File, 3, 3+len(c.ExtraFiles))
+	var err error
 	if files[0], err = c.childStdin(); err != nil {
 		return &Error{Path: c.Path, Step: "pipe", Arg: "stdin", Err: err}
 	}
@@ -76,7 +77,7 @@ func (c *Cmd) Start() error {
 	}
 	files = append(files, c.ExtraFiles...)
 
-	p, err := startProcess(prep, files)
+	p, err := startProcess(&prep, files)
 	if err != nil {
 		return err
 	}

@@ -51,6 +51,8 @@ const (
 // A command is a subcommand of spawn.
 type command struct {
 	name    string
+	usage   string // the arguments after the options, for --help
+	missing string // the usage error when they are missing
 	summary string // one line, for the overview
 	about   string // a paragraph, for the command's --help
 	options []optionGroup
@@ -58,7 +60,7 @@ type command struct {
 	run     func(cfg *config, argv []string) int
 }
 
-var commands = []*command{runCommand, explainCommand}
+var commands = []*command{runCommand, explainCommand, sigstateCommand}
 
 func main() {
 	os.Exit(spawnMain(os.Args[1:]))
@@ -97,7 +99,7 @@ func spawnMain(args []string) int {
 		c.help(os.Stdout)
 		return 0
 	case len(argv) == 0:
-		return usageError(c.name, "no program given")
+		return usageError(c.name, c.missing)
 	}
 	return c.run(cfg, argv)
 }
@@ -123,7 +125,7 @@ func usageError(command, problem string) int {
 }
 
 func overview(w io.Writer) {
-	fmt.Fprint(w, "\nUsage:\n spawn <command> [options] [--] <program> [<argument>...]\n\n")
+	fmt.Fprint(w, "\nUsage:\n spawn <command> [options] [--] <program> [<argument>...]\n spawn sigstate <pid>\n\n")
 	fmt.Fprint(w, "Start a program with a child that makes only a short list of raw system\ncalls between clone and execve.\n\n")
 	fmt.Fprint(w, "Commands:\n")
 	for _, c := range commands {
@@ -134,7 +136,7 @@ func overview(w io.Writer) {
 }
 
 func (c *command) help(w io.Writer) {
-	fmt.Fprintf(w, "\nUsage:\n spawn %s [options] [--] <program> [<argument>...]\n\n", c.name)
+	fmt.Fprintf(w, "\nUsage:\n spawn %s [options] %s\n\n", c.name, c.usage)
 	fmt.Fprintf(w, "%s\n", c.about)
 	writeOptionHelp(w, c.options)
 	if c.exit != "" {

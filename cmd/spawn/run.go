@@ -14,9 +14,14 @@ import (
 
 var runCommand = &command{
 	name:    "run",
+	usage:   programUsage,
+	missing: "no program given",
 	summary: "run a program and exit with its exit status",
 	about: "Run <program> with <argument>s and exit with its exit status. Standard\n" +
-		"input, output and error are passed to it as they are.\n" +
+		"input, output and error are passed to it as they are, and so are the\n" +
+		"other descriptors spawn inherited from its caller, as env(1) does\n" +
+		"(3<file in a shell, a make jobserver, systemd's LISTEN_FDS): give\n" +
+		"--close-fds to pass only 0, 1, 2 and those of --open and --dup.\n" +
 		"\n" +
 		"SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 and SIGALRM sent to spawn are forwarded\n" +
 		"to the program. SIGINT and SIGQUIT are not: a terminal sends them to the\n" +
@@ -33,6 +38,8 @@ var runCommand = &command{
 
 var explainCommand = &command{
 	name:    "explain",
+	usage:   programUsage,
+	missing: "no program given",
 	summary: "print the system calls the child would make; run nothing",
 	about: "Print the plan of the child that 'spawn run' would start with the same\n" +
 		"options: how it is cloned, then each system call it makes up to execve.\n" +
@@ -44,6 +51,8 @@ var explainCommand = &command{
 		" 127      if <program> cannot be found\n",
 	run: explain,
 }
+
+const programUsage = "[--] <program> [<argument>...]"
 
 // forwarded are the signals run passes on to the program; caught are the
 // ones it only survives (the program got them from the terminal).

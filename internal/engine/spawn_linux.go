@@ -225,27 +225,36 @@ type Options struct {
 
 // Spawn starts a child that runs the program planned for spec. On success
 // the child has exec'd; on failure nothing is left behind: no process, no
-// descriptor, no mapping in use. It returns the program it ran (for error
-// messages).
+// descriptor, no mapping in use, and the program that failed is returned
+// for the error message (nil on success).
 //
 // A spec with a parent-death signal is started from one dedicated OS
 // thread that never exits: the kernel sends that signal when the thread
 // that created the child exits, and Go threads come and go.
-func Spawn(spec *plan.Spec, opt Options) (prog *plan.Program, child Child, err error) {
+func Spawn(spec *plan.Spec, opt Options) (*plan.Program, Child, error) {
 	if !supported {
 		return nil, Child{}, ErrNotSupported
 	}
 	if spec.Pdeathsig != 0 {
-		onLastingThread(func() { prog, child, err = spawn(spec, opt) })
-		return
+		sc := *spec // the lasting thread's closure would make spec escape
+		return spawnOnLastingThread(&sc, opt)
 	}
 	return spawn(spec, opt)
+}
+
+func spawnOnLastingThread(spec *plan.Spec, opt Options) (prog *plan.Program, child Child, err error) {
+	onLastingThread(func() { prog, child, err = spawn(spec, opt) })
+	return
 }
 
 func spawn(spec *plan.Spec, opt Options) (*plan.Program, Child, error) {
 	f := loadFeatures()
 	prog, child, errno, err := attempt(spec, opt, f)
-	if err != nil || errno == 0 {
+	if err == nil && errno == 0 {
+		prog.Free()
+		return nil, child, nil
+	}
+	if err != nil {
 		return prog, child, err
 	}
 	// The kernel refused the clone. If a feature it may lack could be the
@@ -263,6 +272,10 @@ func spawn(spec *plan.Spec, opt Options) (*plan.Program, Child, error) {
 		prog2, child2, errno2, err2 := attempt(spec, opt, f|fallback)
 		if errno2 == 0 {
 			features.Or(fallback)
+			if err2 == nil {
+				prog2.Free()
+				prog2 = nil
+			}
 			return prog2, child2, err2
 		}
 	}

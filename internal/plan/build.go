@@ -39,12 +39,12 @@ func Build(s *Spec) (*Program, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Program{}
+	p := newProgram()
 	planSignalDispositions(p, s)
 	planNamespaces(p, s)
 	planSession(p, s)
 	if s.Chroot != "" {
-		st := p.AddStep("chroot", strconv.Quote(s.Chroot))
+		st := p.AddQuotedStep("chroot", s.Chroot)
 		p.Call(st, unix.SYS_CHROOT, p.AddString(s.Chroot))
 	}
 	planLimits(p, s)
@@ -54,19 +54,20 @@ func Build(s *Spec) (*Program, error) {
 		st := p.AddStep("fchdir", s.DirFd.label())
 		p.Call(st, unix.SYS_FCHDIR, I(s.DirFd.Fd))
 	case s.Dir != "":
-		st := p.AddStep("chdir", strconv.Quote(s.Dir))
+		st := p.AddQuotedStep("chdir", s.Dir)
 		p.Call(st, unix.SYS_CHDIR, p.AddString(s.Dir))
 	}
 	planPdeathsig(p, s)
 
-	var late []int
+	var lateBuf [1]int
+	late := lateBuf[:0]
 	if s.ExecFd != nil {
-		late = append(late, s.ExecFd.Fd)
+		late = append(late, s.ExecFd.Fd) // the exec comes after the shuffle
 	}
 	lateArgs := planFiles(p, s.Files, late)
 	if s.CloseRangeCloexec && !s.InheritFDs {
 		n := len(s.Files)
-		st := p.AddStep("close-on-exec", "fd "+strconv.Itoa(n)+" and above")
+		st := p.addStep("close-on-exec", stepArg{how: argAbove, child: n})
 		p.Call(st, unix.SYS_CLOSE_RANGE, I(n), I(^uint32(0)), I(unix.CLOSE_RANGE_CLOEXEC))
 	}
 	if s.Noctty {
@@ -94,14 +95,14 @@ func Build(s *Spec) (*Program, error) {
 }
 
 // planExec emits the exec, and the /bin/sh fallback if asked.
-func planExec(p *Program, s *Spec, late map[int]Arg) {
+func planExec(p *Program, s *Spec, late []Arg) {
 	argv, envp := p.AddVec(s.Argv), p.AddEnv(s.Env)
 	var exec *Op
 	if s.ExecFd != nil {
 		p.ExecStep = p.AddStep("execveat", s.ExecFd.label())
-		exec = p.Call(p.ExecStep, unix.SYS_EXECVEAT, late[s.ExecFd.Fd], p.AddString(""), argv, envp, I(unix.AT_EMPTY_PATH))
+		exec = p.Call(p.ExecStep, unix.SYS_EXECVEAT, late[0], p.AddString(""), argv, envp, I(unix.AT_EMPTY_PATH))
 	} else {
-		p.ExecStep = p.AddStep("execve", strconv.Quote(s.Path))
+		p.ExecStep = p.AddQuotedStep("execve", s.Path)
 		exec = p.Call(p.ExecStep, unix.SYS_EXECVE, p.AddString(s.Path), argv, envp)
 	}
 	if s.ScriptFallback && s.ExecFd == nil {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gospawn/spawn/internal/sigset"
 )
 
 // syscallNames names the system calls the planner emits, for explain output.
@@ -165,12 +167,20 @@ func (p *Program) argString(a Arg) string {
 		case CString:
 			return strconv.Quote(d.Str)
 		case CStringVec:
-			if d.Show != "" {
-				return d.Show
+			if d.Hidden {
+				if len(d.Vec) == 1 {
+					return "[1 variable]"
+				}
+				return fmt.Sprintf("[%d variables]", len(d.Vec))
 			}
 			return vecString(d.Vec)
 		case SockFprog:
 			return fmt.Sprintf("{%d instructions}", len(d.Raw)/8)
+		case SigSet:
+			if d.Word == 0 {
+				return "{}"
+			}
+			return "{" + sigset.Set(d.Word).String() + "}"
 		default:
 			if d.Show != "" {
 				return d.Show

@@ -50,10 +50,21 @@ func (f File) label() string {
 // the same way, since the number open returns may be a target. dup3 clears
 // close-on-exec on the new descriptor; a source already on its target only
 // needs close-on-exec cleared.
-func planFiles(p *Program, files []File, late []int) map[int]Arg {
+func planFiles(p *Program, files []File, late []int) []Arg {
 	n := len(files)
-	moved := map[int]int{}  // parent fd → slot holding its copy
-	opened := map[int]int{} // OpenID → slot holding the opened copy
+	// Parent fd (or OpenID) → slot holding its copy. Few entries, so a
+	// slice searched linearly: planning allocates nothing per spawn.
+	type copyOf struct{ key, slot int }
+	var movedBuf, openedBuf [8]copyOf
+	moved, opened := movedBuf[:0], openedBuf[:0]
+	find := func(list []copyOf, key int) (int, bool) {
+		for _, c := range list {
+			if c.key == key {
+				return c.slot, true
+			}
+		}
+		return 0, false
+	}
 
 	clobbered := func(s int) bool { // is parent fd s overwritten by the shuffle?
 		return s >= 0 && s < n && !(files[s].Kind == FromParent && files[s].Fd == s)
@@ -62,59 +73,62 @@ func planFiles(p *Program, files []File, late []int) map[int]Arg {
 		f := files[i]
 		return f.Kind == FromParent && f.Fd < i && clobbered(f.Fd)
 	}
-	move := func(fd int, label string) {
-		if _, ok := moved[fd]; ok {
+	move := func(fd int, f File) {
+		if _, ok := find(moved, fd); ok {
 			return
 		}
 		slot := p.NewSlot()
-		moved[fd] = slot
-		st := p.AddStep("dup", fmt.Sprintf("%s out of the way, to fd ≥ %d", label, n))
+		moved = append(moved, copyOf{fd, slot})
+		st := p.addStep("dup", stepArg{how: argMoveOut, file: f, child: n})
 		p.Call(st, unix.SYS_FCNTL, I(fd), I(unix.F_DUPFD_CLOEXEC), I(n)).Store = slot
 	}
 
 	for i, f := range files {
 		switch {
 		case needsMove(i):
-			move(f.Fd, f.label())
+			move(f.Fd, f)
 		case f.Kind == Open:
-			if _, ok := opened[f.OpenID]; ok {
+			if _, ok := find(opened, f.OpenID); ok {
 				continue
 			}
 			tmp := p.NewSlot()
-			st := p.AddStep("open", fmt.Sprintf("%s → %s", f.label(), ChildFdName(i)))
+			st := p.addStep("open", stepArg{how: argFileTo, file: f, child: i})
 			p.Call(st, unix.SYS_OPENAT, I(int64(unix.AT_FDCWD)), p.AddString(f.Path),
 				I(f.Flags|unix.O_CLOEXEC), I(f.Perm)).Store = tmp
 			slot := p.NewSlot()
-			opened[f.OpenID] = slot
+			opened = append(opened, copyOf{f.OpenID, slot})
 			p.Call(st, unix.SYS_FCNTL, Arg{Kind: SlotValue, Val: uint64(tmp)}, I(unix.F_DUPFD_CLOEXEC), I(n)).Store = slot
 		}
 	}
-	lateArgs := map[int]Arg{}
+	var lateArgs []Arg
 	for _, fd := range late {
 		if clobbered(fd) {
-			move(fd, File{Fd: fd}.label())
-			lateArgs[fd] = Arg{Kind: SlotValue, Val: uint64(moved[fd])}
+			move(fd, File{Fd: fd})
+			slot, _ := find(moved, fd)
+			lateArgs = append(lateArgs, Arg{Kind: SlotValue, Val: uint64(slot)})
 		} else {
-			lateArgs[fd] = I(fd)
+			lateArgs = append(lateArgs, I(fd))
 		}
 	}
 
 	for i, f := range files {
 		switch {
 		case f.Kind == Closed:
-			st := p.AddStep("close", ChildFdName(i))
+			st := p.addStep("close", stepArg{how: argFileTo, file: f, child: i})
 			p.Call(st, unix.SYS_CLOSE, I(i)).AllowErrno = uint32(unix.EBADF)
 		case f.Kind == Open:
-			st := p.AddStep("dup3", f.label()+" → "+ChildFdName(i))
-			p.Call(st, unix.SYS_DUP3, Arg{Kind: SlotValue, Val: uint64(opened[f.OpenID])}, I(i), I(0))
+			st := p.addStep("dup3", stepArg{how: argFileTo, file: f, child: i})
+			slot, _ := find(opened, f.OpenID)
+			p.Call(st, unix.SYS_DUP3, Arg{Kind: SlotValue, Val: uint64(slot)}, I(i), I(0))
 		case f.Fd == i:
-			st := p.AddStep("clear close-on-exec", f.label()+" → "+ChildFdName(i))
+			st := p.addStep("clear close-on-exec", stepArg{how: argFileTo, file: f, child: i})
 			p.Call(st, unix.SYS_FCNTL, I(i), I(unix.F_SETFD), I(0))
 		case needsMove(i):
-			st := p.AddStep("dup3", f.label()+" → "+ChildFdName(i))
-			p.Call(st, unix.SYS_DUP3, Arg{Kind: SlotValue, Val: uint64(moved[f.Fd])}, I(i), I(0))
+			st := p.addStep("dup3", stepArg{how: argFileTo, file: f, child: i})
+			slot, _ := find(moved, f.Fd)
+			p.Call(st, unix.SYS_DUP3, Arg{Kind: SlotValue, Val: uint64(slot)}, I(i), I(0))
 		default:
-			st := p.AddStep("dup3", f.label()+" → "+ChildFdName(i))
+			st := p.addStep("dup3", stepArg{how: argFileTo, file: f, child: i})
 			p.Call(st, unix.SYS_DUP3, I(f.Fd), I(i), I(0))
 		}
 	}

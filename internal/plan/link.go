@@ -59,6 +59,8 @@ func datumSize(d *Datum) int {
 		return align8(n)
 	case SockFprog:
 		return 16 + align8(len(d.Raw))
+	case SigSet:
+		return 8
 	default:
 		return align8(len(d.Raw))
 	}
@@ -101,6 +103,8 @@ func (p *Program) Link(dst []byte, base, savedMask uint64) (int, error) {
 				str += len(s) + 1
 			}
 			le.PutUint64(dst[ptrs+8*len(d.Vec):], 0)
+		case SigSet:
+			le.PutUint64(dst[off:], d.Word)
 		case SockFprog:
 			// struct sock_fprog { unsigned short len; struct sock_filter *filter; }
 			clear(dst[off : off+16])

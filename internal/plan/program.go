@@ -4,7 +4,11 @@ package plan
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/gospawn/spawn/internal/sigset"
 )
 
 // ArgKind says how an Arg's value is turned into the register value the
@@ -77,17 +81,64 @@ type Op struct {
 }
 
 // Step says, as a person would, what one or more ops do. An error in the
-// child is reported with the step of the op that failed.
+// child is reported with the step of the op that failed. The argument's
+// text is made only when it is asked for (errors, explain), so that
+// planning a spawn allocates no strings.
 type Step struct {
 	Name string // the operation: "chdir", "dup3", "execve"
-	Arg  string // its argument as displayed: `"/srv"`, `pipe → stdout`
+	arg  stepArg
+}
+
+type argHow uint8
+
+const (
+	argText    argHow = iota // text as is
+	argQuote                 // text quoted
+	argFileTo                // file → child fd
+	argMoveOut               // file out of the way, to fd ≥ n
+	argAbove                 // fd n and above
+	argMask                  // {signal set}
+)
+
+type stepArg struct {
+	how   argHow
+	text  string
+	file  File
+	child int
+	set   uint64
+}
+
+// Arg returns the step's argument as displayed: `"/srv"`, `pipe (fd 7) →
+// stdout`.
+func (s Step) Arg() string {
+	a := s.arg
+	switch a.how {
+	case argQuote:
+		return strconv.Quote(a.text)
+	case argFileTo:
+		if a.file.Kind == Closed {
+			return ChildFdName(a.child)
+		}
+		return a.file.label() + " → " + ChildFdName(a.child)
+	case argMoveOut:
+		return fmt.Sprintf("%s out of the way, to fd ≥ %d", a.file.label(), a.child)
+	case argAbove:
+		return "fd " + strconv.Itoa(a.child) + " and above"
+	case argMask:
+		if a.set == 0 {
+			return "{}"
+		}
+		return "{" + sigset.Set(a.set).String() + "}"
+	}
+	return a.text
 }
 
 func (s Step) String() string {
-	if s.Arg == "" {
+	arg := s.Arg()
+	if arg == "" {
 		return s.Name
 	}
-	return s.Name + " " + s.Arg
+	return s.Name + " " + arg
 }
 
 // DatumKind says how a datum is laid out in the child's memory.
@@ -104,6 +155,8 @@ const (
 	// SockFprog is a struct sock_fprog whose filter is Raw (8 bytes per
 	// instruction), laid out right after it.
 	SockFprog
+	// SigSet is the 8-byte signal set Word.
+	SigSet
 )
 
 // Datum is one item of read-only data the child's system calls point at.
@@ -113,6 +166,9 @@ type Datum struct {
 	Vec  []string
 	Raw  []byte
 	Show string // how explain shows it, e.g. "{INT,TERM}"; if empty, its contents
+	Word uint64 // SigSet
+	// Hidden shows a CStringVec as its length only (an environment).
+	Hidden bool
 }
 
 // Program is the complete child program.
@@ -130,9 +186,34 @@ type Program struct {
 	WakeSlot int
 }
 
-// AddStep appends a step and returns its index.
+var programs = sync.Pool{New: func() any { return new(Program) }}
+
+// newProgram returns an empty Program, reusing the memory of one freed
+// before.
+func newProgram() *Program { return programs.Get().(*Program) }
+
+// Free lets the program's memory be reused by a later Build. The program
+// must not be used afterwards.
+func (p *Program) Free() {
+	clear(p.Ops)
+	clear(p.Steps)
+	clear(p.Data)
+	*p = Program{Ops: p.Ops[:0], Steps: p.Steps[:0], Data: p.Data[:0]}
+	programs.Put(p)
+}
+
+// AddStep appends a step with a literal argument and returns its index.
 func (p *Program) AddStep(name, arg string) int {
-	p.Steps = append(p.Steps, Step{Name: name, Arg: arg})
+	return p.addStep(name, stepArg{text: arg})
+}
+
+// AddQuotedStep appends a step whose argument is s, quoted.
+func (p *Program) AddQuotedStep(name, s string) int {
+	return p.addStep(name, stepArg{how: argQuote, text: s})
+}
+
+func (p *Program) addStep(name string, a stepArg) int {
+	p.Steps = append(p.Steps, Step{Name: name, arg: a})
 	return len(p.Steps) - 1
 }
 
@@ -152,11 +233,13 @@ func (p *Program) AddVec(v []string) Arg {
 // AddEnv adds an environment vector, which explain shows as a count only
 // (values may be secrets).
 func (p *Program) AddEnv(env []string) Arg {
-	show := fmt.Sprintf("[%d variables]", len(env))
-	if len(env) == 1 {
-		show = "[1 variable]"
-	}
-	p.Data = append(p.Data, Datum{Kind: CStringVec, Vec: env, Show: show})
+	p.Data = append(p.Data, Datum{Kind: CStringVec, Vec: env, Hidden: true})
+	return Arg{Kind: DataAddr, Val: uint64(len(p.Data) - 1)}
+}
+
+// AddSigSet adds an 8-byte signal set and returns its address.
+func (p *Program) AddSigSet(set uint64) Arg {
+	p.Data = append(p.Data, Datum{Kind: SigSet, Word: set})
 	return Arg{Kind: DataAddr, Val: uint64(len(p.Data) - 1)}
 }
 

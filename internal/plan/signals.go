@@ -61,12 +61,6 @@ func planMask(p *Program, s *Spec) {
 		p.Call(st, unix.SYS_RT_SIGPROCMASK, I(unix.SIG_SETMASK), Arg{Kind: SavedMaskAddr}, I(0), I(8))
 		return
 	}
-	show := "{}"
-	if s.Mask != 0 {
-		show = "{" + sigset.Set(s.Mask).String() + "}"
-	}
-	mask := make([]byte, 8)
-	binary.NativeEndian.PutUint64(mask, s.Mask)
-	st := p.AddStep("set signal mask", show)
-	p.Call(st, unix.SYS_RT_SIGPROCMASK, I(unix.SIG_SETMASK), p.AddBytes(mask, show), I(0), I(8))
+	st := p.addStep("set signal mask", stepArg{how: argMask, set: s.Mask})
+	p.Call(st, unix.SYS_RT_SIGPROCMASK, I(unix.SIG_SETMASK), p.AddSigSet(s.Mask), I(0), I(8))
 }
