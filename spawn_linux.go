@@ -29,16 +29,26 @@ func inputError(path string, err error) error {
 	return err
 }
 
-// startProcess starts the prepared command with child descriptors 0, 1, 2
-// and 3+i from files.
-func startProcess(p *prepared, files []*os.File) (*Process, error) {
-	p.files(files)
-	path := p.spec.Path
-	prog, child, err := engine.Spawn(&p.spec, engine.Options{AfterClone: p.maps})
-	// The child has exec'd or exited: it holds its own references now.
-	runtime.KeepAlive(files)
+// pending is a child created by launch and not yet known to have exec'd.
+type pending = engine.Pending
+
+// launch creates the child of a begun command.
+func (st *starting) launch() error {
+	st.prep.files(st.files)
+	err := engine.Launch(&st.prep.spec, engine.Options{AfterClone: st.prep.maps}, &st.pending)
 	if err != nil {
-		return nil, startError(path, p.spec.Dir, prog, err)
+		return startError(st.prep.spec.Path, st.prep.spec.Dir, nil, err)
+	}
+	return nil
+}
+
+// finish waits until the child has exec'd or failed.
+func (st *starting) finish() (*Process, error) {
+	prog, child, err := st.pending.Finish()
+	// The child has exec'd or exited: it holds its own references now.
+	runtime.KeepAlive(st.files)
+	if err != nil {
+		return nil, startError(st.prep.spec.Path, st.prep.spec.Dir, prog, err)
 	}
 	return newProcess(child.Pid, child.Pidfd), nil
 }

@@ -23,8 +23,14 @@ func (c *Cmd) prepare(p *prepared, path string, argv, env []string) error {
 	return &Error{Path: path, Step: "start", Err: errNotSupported}
 }
 
-func startProcess(p *prepared, files []*os.File) (*Process, error) {
-	return nil, &Error{Path: p.path, Step: "start", Err: errNotSupported}
+type pending struct{}
+
+func (st *starting) launch() error {
+	return &Error{Path: st.prep.path, Step: "start", Err: errNotSupported}
+}
+
+func (st *starting) finish() (*Process, error) {
+	return nil, &Error{Path: st.prep.path, Step: "start", Err: errNotSupported}
 }
 
 func explain(p *prepared, files []*os.File) (*Plan, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 )
 
@@ -18,21 +19,73 @@ import (
 // missing, the program is not executable...), Start returns an *Error that
 // names the step, and leaves no process, descriptor or pipe behind.
 func (c *Cmd) Start() error {
+	st := newStarting()
+	defer st.free()
+	err := c.begin(st)
+	if err == nil {
+		err = st.launch()
+	}
+	var p *Process
+	if err == nil {
+		p, err = st.finish()
+	}
+	return c.end(st, p, err)
+}
+
+// StartAll starts every command as one batch: it creates all the children
+// before waiting for any of them to exec, so their execs overlap — each
+// child execs on its own CPU while the next is created — instead of one
+// after the other. It returns when every child has exec'd or failed. Each
+// command is then as after its own Start: started (Process set, Wait to be
+// called) or not, and the error joins the failures of those not started.
+func StartAll(cmds ...*Cmd) error {
+	sts := make([]*starting, len(cmds))
+	errs := make([]error, len(cmds))
+	for i, c := range cmds {
+		sts[i] = newStarting()
+		if errs[i] = c.begin(sts[i]); errs[i] == nil {
+			errs[i] = sts[i].launch()
+		}
+	}
+	for i, c := range cmds {
+		var p *Process
+		if errs[i] == nil {
+			p, errs[i] = sts[i].finish()
+		}
+		errs[i] = c.end(sts[i], p, errs[i])
+		sts[i].free()
+	}
+	return errors.Join(errs...)
+}
+
+// starting is a Cmd between begin and end: prepared, its standard streams
+// made, and its child created by launch.
+type starting struct {
+	prep     prepared
+	files    []*os.File
+	filesBuf [8]*os.File
+	pending  pending
+	begun    bool
+}
+
+// Starting a command needs a few hundred bytes of scratch space that would
+// otherwise be allocated on every Start; it is pooled.
+var startings = sync.Pool{New: func() any { return new(starting) }}
+
+func newStarting() *starting { return startings.Get().(*starting) }
+
+func (st *starting) free() {
+	*st = starting{}
+	startings.Put(st)
+}
+
+// begin checks everything and makes the child's standard streams; nothing
+// else is created before the child.
+func (c *Cmd) begin(st *starting) error {
 	if c.startCalled.Swap(true) {
 		return errAlreadyStarted
 	}
-	started := false
-	defer func() {
-		closeAll(c.childFiles)
-		c.childFiles = nil
-		c.closeOwned()
-		if !started {
-			closeAll(c.parentPipes)
-			c.parentPipes = nil
-			c.goroutines = nil
-		}
-	}()
-
+	st.begun = true
 	if c.Path == "" && c.Err == nil {
 		c.Err = errors.New("spawn: no command")
 	}
@@ -56,13 +109,11 @@ func (c *Cmd) Start() error {
 	if err := c.validate(); err != nil {
 		return err
 	}
-	var prep prepared
-	if err := c.prepare(&prep, c.Path, c.argv(), env); err != nil {
+	if err := c.prepare(&st.prep, c.Path, c.argv(), env); err != nil {
 		return err
 	}
-	defer prep.release()
 
-	files := make([]*os.File, 3, 3+len(c.ExtraFiles))
+	files := st.filesBuf[:3]
 	var err error
 	if files[0], err = c.childStdin(); err != nil {
 		return &Error{Path: c.Path, Step: "pipe", Arg: "stdin", Err: err}
@@ -75,14 +126,27 @@ func (c *Cmd) Start() error {
 	} else if files[2], err = c.childWriter(c.Stderr); err != nil {
 		return &Error{Path: c.Path, Step: "pipe", Arg: "stderr", Err: err}
 	}
-	files = append(files, c.ExtraFiles...)
+	st.files = append(files, c.ExtraFiles...)
+	return nil
+}
 
-	p, err := startProcess(&prep, files)
+// end releases what starting the command needed and, if the process
+// started, sets Process and starts the I/O copying and context watching.
+func (c *Cmd) end(st *starting, p *Process, err error) error {
+	if !st.begun {
+		return err // a second Start: leave the first one's state alone
+	}
+	closeAll(c.childFiles)
+	c.childFiles = nil
+	c.closeOwned()
+	st.prep.release()
 	if err != nil {
+		closeAll(c.parentPipes)
+		c.parentPipes = nil
+		c.goroutines = nil
 		return err
 	}
 	c.Process = p
-	started = true
 	c.setPidfdOut() // on failure it stores -1, as os/exec does
 
 	if len(c.goroutines) > 0 {

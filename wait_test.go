@@ -117,3 +117,38 @@ func BenchmarkStartWait(b *testing.B) {
 		}
 	})
 }
+
+// TestStartAll: a batch starts every command; the one that cannot start
+// reports its error and leaves nothing behind, the others run normally.
+func TestStartAll(t *testing.T) {
+	p := probe.ForTest(t)
+	var cmds []*spawn.Cmd
+	for i := range 20 {
+		c := spawn.Command(p)
+		c.Env = []string{probe.EnvExit + "=" + strconv.Itoa(i)}
+		cmds = append(cmds, c)
+	}
+	bad := spawn.Command(p)
+	bad.Dir = "/nonexistent"
+	cmds = append(cmds, bad)
+	err := spawn.StartAll(cmds...)
+	var se *spawn.Error
+	if !errors.As(err, &se) || se.Step != "chdir" {
+		t.Fatalf("StartAll = %v, want the chdir failure", err)
+	}
+	if bad.Process != nil {
+		t.Errorf("the failed command has a Process")
+	}
+	for i, c := range cmds[:20] {
+		if c.Process == nil {
+			t.Fatalf("command %d not started", i)
+		}
+		c.Wait()
+		if got := c.ProcessState.ExitCode(); got != i {
+			t.Errorf("command %d exited %d", i, got)
+		}
+	}
+	if ch := children(t); ch != "" {
+		t.Errorf("children left: %s", ch)
+	}
+}

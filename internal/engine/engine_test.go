@@ -48,10 +48,18 @@ func waitExit(t *testing.T, c Child) syscall.WaitStatus {
 // runRaw runs a hand-written program.
 func runRaw(t *testing.T, p *plan.Program) (Child, error) {
 	t.Helper()
-	c, errno, err := run(p, &plan.Spec{}, Options{}, loadFeatures())
-	if errno != 0 {
-		t.Fatalf("clone failed: %v", errno)
+	return runWith(t, p, &plan.Spec{}, loadFeatures())
+}
+
+// runWith clones a child for a hand-written program and waits for it.
+func runWith(t *testing.T, p *plan.Program, spec *plan.Spec, f uint32) (Child, error) {
+	t.Helper()
+	var pend Pending
+	errno, err := clone(p, spec, Options{}, f, &pend)
+	if err != nil || errno != 0 {
+		t.Fatalf("clone failed: %v %v", err, errno)
 	}
+	_, c, err := pend.Finish()
 	return c, err
 }
 

@@ -119,9 +119,9 @@ func TestChildRunsOnlyListedSyscalls(t *testing.T) {
 				s := *spec
 				prepare(&s, f)
 
-				c, errno, err := run(withFilterFirst(prog, allowed), &s, Options{}, f)
-				if err != nil || errno != 0 {
-					t.Fatalf("run: %v %v", err, errno)
+				c, err := runWith(t, withFilterFirst(prog, allowed), &s, f)
+				if err != nil {
+					t.Fatal(err)
 				}
 				if st := waitExit(t, c); !st.Exited() || st.ExitStatus() != 0 {
 					t.Fatalf("child under the exact allow-list: %v, want exit 0\n%s", st, prog)
@@ -135,9 +135,9 @@ func TestChildRunsOnlyListedSyscalls(t *testing.T) {
 							less[nr] = true
 						}
 					}
-					c, errno, err := run(withFilterFirst(prog, less), &s, Options{}, f)
-					if err != nil || errno != 0 {
-						t.Fatalf("run: %v %v", err, errno)
+					c, err := runWith(t, withFilterFirst(prog, less), &s, f)
+					if err != nil {
+						t.Fatal(err)
 					}
 					if st := waitExit(t, c); !st.Signaled() || st.Signal() != syscall.SIGSYS {
 						t.Errorf("without %s allowed: %v, want killed by SIGSYS", plan.SyscallName(victim), st)

@@ -223,39 +223,60 @@ type Options struct {
 	AfterClone func(pid int) error
 }
 
-// Spawn starts a child that runs the program planned for spec. On success
-// the child has exec'd; on failure nothing is left behind: no process, no
+// Spawn starts a child that runs the program planned for spec and waits
+// until it has exec'd. On failure nothing is left behind: no process, no
 // descriptor, no mapping in use, and the program that failed is returned
 // for the error message (nil on success).
+func Spawn(spec *plan.Spec, opt Options) (*plan.Program, Child, error) {
+	var p Pending
+	if err := Launch(spec, opt, &p); err != nil {
+		return p.prog, Child{}, err
+	}
+	return p.Finish()
+}
+
+// Pending is a child that was created and may still be running its
+// program: Finish waits for it to exec.
+type Pending struct {
+	prog    *plan.Program
+	r       *region
+	pid     int
+	pidfd   int
+	hookErr error
+}
+
+// Launch creates the child for spec and returns without waiting for it to
+// exec, so that a batch of children can exec at once; p.Finish must be
+// called. On error nothing was created.
 //
 // A spec with a parent-death signal is started from one dedicated OS
 // thread that never exits: the kernel sends that signal when the thread
 // that created the child exits, and Go threads come and go.
-func Spawn(spec *plan.Spec, opt Options) (*plan.Program, Child, error) {
+func Launch(spec *plan.Spec, opt Options, p *Pending) error {
 	if !supported {
-		return nil, Child{}, ErrNotSupported
+		return ErrNotSupported
 	}
 	if spec.Pdeathsig != 0 {
-		sc := *spec // the lasting thread's closure would make spec escape
-		return spawnOnLastingThread(&sc, opt)
+		// Copies, so that the lasting thread's closure does not make the
+		// caller's spec and p escape (and allocate) on every spawn.
+		sc, pc := *spec, Pending{}
+		err := launchOnLastingThread(&sc, opt, &pc)
+		*p = pc
+		return err
 	}
-	return spawn(spec, opt)
+	return launch(spec, opt, p)
 }
 
-func spawnOnLastingThread(spec *plan.Spec, opt Options) (prog *plan.Program, child Child, err error) {
-	onLastingThread(func() { prog, child, err = spawn(spec, opt) })
-	return
+func launchOnLastingThread(spec *plan.Spec, opt Options, p *Pending) (err error) {
+	onLastingThread(func() { err = launch(spec, opt, p) })
+	return err
 }
 
-func spawn(spec *plan.Spec, opt Options) (*plan.Program, Child, error) {
+func launch(spec *plan.Spec, opt Options, p *Pending) error {
 	f := loadFeatures()
-	prog, child, errno, err := attempt(spec, opt, f)
-	if err == nil && errno == 0 {
-		prog.Free()
-		return nil, child, nil
-	}
-	if err != nil {
-		return prog, child, err
+	errno, err := attempt(spec, opt, f, p)
+	if err != nil || errno == 0 {
+		return err
 	}
 	// The kernel refused the clone. If a feature it may lack could be the
 	// reason, try once without it, and keep going without it only if that
@@ -269,32 +290,33 @@ func spawn(spec *plan.Spec, opt Options) (*plan.Program, Child, error) {
 		fallback = noClearSighand
 	}
 	if fallback != 0 {
-		prog2, child2, errno2, err2 := attempt(spec, opt, f|fallback)
+		var p2 Pending
+		errno2, err2 := attempt(spec, opt, f|fallback, &p2)
 		if errno2 == 0 {
 			features.Or(fallback)
-			if err2 == nil {
-				prog2.Free()
-				prog2 = nil
-			}
-			return prog2, child2, err2
+			p.prog.Free()
+			*p = p2
+			return err2
 		}
+		p2.prog.Free()
 	}
-	return prog, Child{}, &CloneError{Syscall: cloneInfo(f, nil).Syscall, Errno: errno}
+	return &CloneError{Syscall: cloneInfo(f, nil).Syscall, Errno: errno}
 }
 
-// attempt plans spec for the features f and runs it.
-func attempt(spec *plan.Spec, opt Options, f uint32) (*plan.Program, Child, syscall.Errno, error) {
+// attempt plans spec for the features f and clones the child. A non-zero
+// errno means clone itself failed and nothing was created.
+func attempt(spec *plan.Spec, opt Options, f uint32, p *Pending) (syscall.Errno, error) {
 	if spec.Cgroup != nil && f&noClone3 != 0 {
-		return nil, Child{}, 0, errors.New("placing the child in a cgroup needs clone3 (CLONE_INTO_CGROUP, Linux 5.7)")
+		return 0, errors.New("placing the child in a cgroup needs clone3 (CLONE_INTO_CGROUP, Linux 5.7)")
 	}
 	s := *spec
 	prepare(&s, f)
 	prog, err := plan.Build(&s)
 	if err != nil {
-		return nil, Child{}, 0, err
+		return 0, err
 	}
-	child, errno, err := run(prog, &s, opt, f)
-	return prog, child, errno, err
+	p.prog = prog
+	return clone(prog, &s, opt, f, p)
 }
 
 // lasting is one goroutine locked to its OS thread for good, which starts
@@ -320,17 +342,17 @@ func onLastingThread(f func()) {
 	<-done
 }
 
-// run links prog into a region and clones the child. A non-zero errno means
-// clone itself failed and nothing was created.
-func run(prog *plan.Program, spec *plan.Spec, opt Options, f uint32) (Child, syscall.Errno, error) {
+// clone links prog into a region and clones the child into p. A non-zero
+// errno means clone itself failed and nothing was created.
+func clone(prog *plan.Program, spec *plan.Spec, opt Options, f uint32, p *Pending) (syscall.Errno, error) {
 	r, err := getRegion(prog.Size())
 	if err != nil {
-		return Child{}, 0, err
+		return 0, err
 	}
 	h := r.hdr
 	if _, err := prog.Link(r.image, r.imageAddr, uint64(uintptr(unsafe.Pointer(&h.oldMask)))); err != nil {
 		putRegion(r)
-		return Child{}, 0, err
+		return 0, err
 	}
 
 	*h = header{}
@@ -378,25 +400,30 @@ func run(prog *plan.Program, spec *plan.Spec, opt Options, f uint32) (Child, sys
 	}
 	if e := int64(ret); e < 0 && e > -4096 {
 		putRegion(r)
-		return Child{}, syscall.Errno(-e), nil
+		return syscall.Errno(-e), nil
 	}
-	pid := int(ret)
-	pidfd := int(h.pidfd)
+	*p = Pending{prog: prog, r: r, pid: int(ret), pidfd: int(h.pidfd)}
 
-	var hookErr error
 	if prog.HasWake {
 		if opt.AfterClone != nil {
-			hookErr = opt.AfterClone(pid)
+			p.hookErr = opt.AfterClone(p.pid)
 		}
-		if hookErr != nil {
-			unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+		if p.hookErr != nil {
+			unix.PidfdSendSignal(p.pidfd, unix.SIGKILL, nil, 0)
 		} else {
 			word := (*uint32)(unsafe.Pointer(&r.image[prog.SlotOffset(prog.WakeSlot)]))
 			atomic.StoreUint32(word, 1)
 			syscall.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(word)), futexWake, 1, 0, 0, 0)
 		}
 	}
+	return 0, nil
+}
 
+// Finish waits until the child has exec'd or failed. On success the
+// program is freed and nil; on failure the child is reaped and its pidfd
+// closed, and the program is returned for the error message.
+func (p *Pending) Finish() (*plan.Program, Child, error) {
+	h := p.r.hdr
 	// Sleep until the kernel clears the CLEARTID word: the child has
 	// exec'd or exited, and no longer uses the region. syscall.Syscall6
 	// (not RawSyscall) lets the scheduler hand our P to another goroutine
@@ -406,23 +433,26 @@ func run(prog *plan.Program, spec *plan.Spec, opt Options, f uint32) (Child, sys
 		syscall.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(tid)), futexWait, 1, 0, 0, 0)
 	}
 	failErrno, failStep := h.failErrno, h.failStep
-	putRegion(r)
+	putRegion(p.r)
+	p.r = nil
 
-	if failErrno == 0 && hookErr == nil {
-		return Child{Pid: pid, Pidfd: pidfd}, 0, nil
+	if failErrno == 0 && p.hookErr == nil {
+		p.prog.Free()
+		p.prog = nil
+		return nil, Child{Pid: p.pid, Pidfd: p.pidfd}, nil
 	}
 	// The child failed (it wrote its failure and exited 127) or was
 	// killed: reap it so that no zombie is left, and close its pidfd.
-	reap(pidfd)
-	unix.Close(pidfd)
-	if hookErr != nil {
-		return Child{}, 0, hookErr
+	reap(p.pidfd)
+	unix.Close(p.pidfd)
+	if p.hookErr != nil {
+		return p.prog, Child{}, p.hookErr
 	}
 	step := int(failStep)
 	if failStep == ^uint64(0) {
 		step = -1
 	}
-	return Child{}, 0, &StepError{Prog: prog, Step: step, Errno: syscall.Errno(failErrno)}
+	return p.prog, Child{}, &StepError{Prog: p.prog, Step: step, Errno: syscall.Errno(failErrno)}
 }
 
 // reap collects a child known to be exiting.
