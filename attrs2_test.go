@@ -222,25 +222,42 @@ func TestScriptFallback(t *testing.T) {
 // TestPdeathsigSurvivesThreadExit: the child of a goroutine that locked
 // its thread and returned (so the thread exited) is not signalled.
 func TestPdeathsigSurvivesThreadExit(t *testing.T) {
-	c := spawn.Command("sleep", "30")
-	c.Pdeathsig = syscall.SIGKILL
-	started := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
-		started <- c.Start()
-	}()
-	if err := <-started; err != nil {
-		t.Fatal(err)
-	}
-	defer c.Wait()
-	defer c.Process.Kill()
-	time.Sleep(300 * time.Millisecond)
-	if err := c.Process.Signal(syscall.Signal(0)); err != nil {
-		t.Fatalf("the child died with the spawning thread: %v", err)
-	}
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.Process.Pid))
-	if f := strings.Fields(string(b)); len(f) > 2 && (f[2] == "Z" || f[2] == "X") {
-		t.Fatalf("the child is dead: %s", b)
+	for attempt := 0; ; attempt++ {
+		c := spawn.Command("sleep", "30")
+		c.Pdeathsig = syscall.SIGKILL
+		started := make(chan error, 1)
+		tidc := make(chan int, 1)
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+			tidc <- unix.Gettid()
+			started <- c.Start()
+		}()
+		tid := <-tidc
+		if err := <-started; err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if _, err := os.Stat(fmt.Sprintf("/proc/self/task/%d", tid)); err == nil {
+			// The goroutine ran on the main thread, which Go does not
+			// terminate: no thread exited, nothing was tested.
+			c.Process.Kill()
+			c.Wait()
+			if attempt == 10 {
+				t.Fatal("could not get a goroutine's thread to exit")
+			}
+			continue
+		}
+		err := c.Process.Signal(syscall.Signal(0))
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.Process.Pid))
+		c.Process.Kill()
+		c.Wait()
+		if err != nil {
+			t.Fatalf("the child died with the spawning thread %d: %v", tid, err)
+		}
+		if f := strings.Fields(string(b)); len(f) > 2 && (f[2] == "Z" || f[2] == "X") {
+			t.Fatalf("the child died with the spawning thread %d: %s", tid, b)
+		}
+		return
 	}
 }
 
