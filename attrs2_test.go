@@ -584,3 +584,39 @@ func TestAttributeValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestFilesWithInheritFDs: with InheritFDs, CloseFile closes an inherited
+// descriptor, DupFile can copy one, and numbers left between are left as
+// inherited.
+func TestFilesWithInheritFDs(t *testing.T) {
+	open := func() int {
+		fd, err := unix.Open("/etc/hostname", unix.O_RDONLY, 0) // inheritable
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+		return fd
+	}
+	a, b := open(), open()
+	c, out := probeCmd(t)
+	c.Security.InheritFDs = true
+	c.Files = []spawn.FileAction{spawn.CloseFile(a), spawn.DupFile(b+5, b)}
+	r := runProbe(t, c, out)
+	if r.FD(a) != nil {
+		t.Errorf("fd %d was closed with CloseFile but the child has it", a)
+	}
+	if r.FD(b) == nil || r.FD(b+5) == nil || r.FD(b).Ino != r.FD(b+5).Ino {
+		t.Errorf("fd %d should be inherited and copied to %d: child fds %v", b, b+5, r.FDNums())
+	}
+}
+
+// TestSetsidForeground: a new session with a terminal, in the foreground.
+func TestSetsidForeground(t *testing.T) {
+	_, tty := openPty(t)
+	c, out := probeCmd(t)
+	c.Session = spawn.SessionAttrs{Setsid: true, Ctty: tty, Foreground: true}
+	r := runProbe(t, c, out)
+	if r.Sid != r.Pid || r.Tpgid != r.Pid {
+		t.Errorf("sid %d tpgid %d pid %d", r.Sid, r.Tpgid, r.Pid)
+	}
+}

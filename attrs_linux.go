@@ -21,10 +21,12 @@ import (
 // streams' pipes exist: file index i of the list Start builds (0, 1, 2 for
 // the standard streams, 3+i for ExtraFiles[i]), an opened file, or closed.
 type childFd struct {
-	index  int // >= 0: files[index]
-	open   *FileAction
-	openID int
-	closed bool
+	index    int // >= 0: files[index]
+	open     *FileAction
+	openID   int
+	closed   bool
+	gap      bool // not asked for: closed, or left as inherited (InheritFDs)
+	parentFd int  // >= 0: the parent's descriptor itself (DupFile of an inherited one)
 }
 
 // prepared is a Cmd turned into a plan.Spec, minus the descriptors of the
@@ -107,6 +109,9 @@ func (c *Cmd) prepare(p *prepared, path string, argv, env []string) error {
 	}
 	if ss.Setsid && ss.Setpgid {
 		return bad("Session.Setpgid", "set together with Setsid, which already makes a new group")
+	}
+	if ss.Setsid && ss.Foreground && ss.Ctty == nil {
+		return bad("Session.Foreground", "with Setsid, the new session has no terminal: set Ctty")
 	}
 	s.Setsid, s.Setpgid, s.Pgid, s.Foreground, s.Noctty = ss.Setsid, ss.Setpgid, ss.Pgid, ss.Foreground, ss.Noctty
 	if s.Ctty, err = fileRef("Session.Ctty", ss.Ctty); err != nil {
@@ -306,7 +311,7 @@ func (c *Cmd) prepareFiles(p *prepared, bad func(string, string, ...any) error) 
 	n := 3 + len(c.ExtraFiles)
 	table := p.fdsBuf[:0]
 	for i := range n {
-		table = append(table, childFd{index: i})
+		table = append(table, childFd{index: i, parentFd: -1})
 	}
 	const maxFd = 1 << 20
 	for i, a := range c.Files {
@@ -315,28 +320,33 @@ func (c *Cmd) prepareFiles(p *prepared, bad func(string, string, ...any) error) 
 			return bad(field, "descriptor %d out of range 0..%d", a.fd, maxFd-1)
 		}
 		for len(table) <= a.fd {
-			table = append(table, childFd{index: -1, closed: true})
+			table = append(table, childFd{index: -1, parentFd: -1, gap: true})
 		}
 		switch a.op {
 		case fileOpen:
 			if a.path == "" || strings.IndexByte(a.path, 0) >= 0 {
 				return bad(field, "OpenFile path %q is empty or contains a NUL byte", a.path)
 			}
-			table[a.fd] = childFd{index: -1, open: &c.Files[i], openID: i}
+			table[a.fd] = childFd{index: -1, parentFd: -1, open: &c.Files[i], openID: i}
 		case fileDup:
-			if a.from < 0 || a.from >= len(table) || table[a.from].closed {
+			switch {
+			case a.from >= 0 && a.from < len(table) && !table[a.from].closed && !table[a.from].gap:
+				table[a.fd] = table[a.from]
+			case c.Security.InheritFDs && a.from >= 0 && isOpenFd(a.from):
+				// An inherited descriptor the child would get anyway.
+				table[a.fd] = childFd{index: -1, parentFd: a.from}
+			default:
 				return bad(field, "DupFile(%d, %d): descriptor %d is not open in the child", a.fd, a.from, a.from)
 			}
-			table[a.fd] = table[a.from]
 		case fileClose:
-			table[a.fd] = childFd{index: -1, closed: true}
+			table[a.fd] = childFd{index: -1, parentFd: -1, closed: true}
 		default:
 			return bad(field, "zero FileAction: use OpenFile, DupFile or CloseFile")
 		}
 	}
-	// Closed descriptors at the end need no step: everything above the
-	// table is closed at exec anyway.
-	for len(table) > 0 && table[len(table)-1].closed {
+	// Gaps at the end need no step: with InheritFDs they are left alone,
+	// otherwise everything from the end of the table on is closed at exec.
+	for len(table) > 0 && table[len(table)-1].gap {
 		table = table[:len(table)-1]
 	}
 	p.fds = table
@@ -344,6 +354,12 @@ func (c *Cmd) prepareFiles(p *prepared, bad func(string, string, ...any) error) 
 		return bad("ExtraFiles", "the child needs descriptors up to %d, above its RLIMIT_NOFILE of %d", len(table)-1, lim)
 	}
 	return nil
+}
+
+// isOpenFd reports whether this process has descriptor fd open.
+func isOpenFd(fd int) bool {
+	_, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+	return err == nil
 }
 
 // files resolves the descriptor table against the files Start made.
@@ -355,8 +371,12 @@ func (p *prepared) files(files []*os.File) {
 	p.spec.Files = p.spec.Files[:len(p.fds)]
 	for i, e := range p.fds {
 		switch {
-		case e.closed:
+		case e.gap && p.spec.InheritFDs:
+			p.spec.Files[i] = plan.File{Kind: plan.Keep}
+		case e.closed || e.gap:
 			p.spec.Files[i] = plan.File{Kind: plan.Closed}
+		case e.parentFd >= 0:
+			p.spec.Files[i] = plan.File{Fd: e.parentFd, Name: "inherited"}
 		case e.open != nil:
 			p.spec.Files[i] = plan.File{Kind: plan.Open, Path: e.open.path, Flags: e.open.flag,
 				Perm: uint32(e.open.perm.Perm()), OpenID: e.openID}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"os"
 	"os/user"
 	"slices"
@@ -50,53 +51,47 @@ var descriptorOptions = optionGroup{"Descriptors:", []*option{
 			"--dir; <flags>: r read (default), w write,\n" +
 			"a append, c create, t truncate; e.g.\n" +
 			"3:out.log:wct (repeatable)",
-		parseCmd: func(v string) (func(*spawn.Cmd) error, error) {
+		setConfig: func(cfg *config, v string) error {
 			fd, path, flag, err := parseOpen(v)
 			if err != nil {
-				return nil, err
+				return fmt.Errorf("--open: %w", err)
 			}
-			return func(cmd *spawn.Cmd) error {
-				cmd.Files = append(cmd.Files, spawn.OpenFile(fd, path, flag, 0o666))
-				return nil
-			}, nil
+			cfg.files = append(cfg.files, fileAction{spawn.OpenFile(fd, path, flag, 0o666), "--open " + v, fd, -1})
+			return nil
 		},
 	},
 	{
 		names: []string{"--dup"}, arg: "<fd>:<from>",
 		help: "make <fd> a copy of <from>, like the shell's\n" +
 			"<fd>>&<from> (repeatable)",
-		parseCmd: func(v string) (func(*spawn.Cmd) error, error) {
+		setConfig: func(cfg *config, v string) error {
 			a, b, ok := strings.Cut(v, ":")
 			if !ok {
-				return nil, fmt.Errorf("%q: expected <fd>:<from>", v)
+				return fmt.Errorf("--dup: %q: expected <fd>:<from>", v)
 			}
 			fd, err := parseFd(a)
 			if err != nil {
-				return nil, err
+				return fmt.Errorf("--dup: %w", err)
 			}
 			from, err := parseFd(b)
 			if err != nil {
-				return nil, err
+				return fmt.Errorf("--dup: %w", err)
 			}
-			return func(cmd *spawn.Cmd) error {
-				cmd.Files = append(cmd.Files, spawn.DupFile(fd, from))
-				return nil
-			}, nil
+			cfg.files = append(cfg.files, fileAction{spawn.DupFile(fd, from), "--dup " + v, fd, from})
+			return nil
 		},
 	},
 	{
 		names: []string{"--close"}, arg: "<fd>",
 		help: "close <fd> (repeatable); --open, --dup and\n" +
 			"--close apply in order",
-		parseCmd: func(v string) (func(*spawn.Cmd) error, error) {
+		setConfig: func(cfg *config, v string) error {
 			fd, err := parseFd(v)
 			if err != nil {
-				return nil, err
+				return fmt.Errorf("--close: %w", err)
 			}
-			return func(cmd *spawn.Cmd) error {
-				cmd.Files = append(cmd.Files, spawn.CloseFile(fd))
-				return nil
-			}, nil
+			cfg.files = append(cfg.files, fileAction{spawn.CloseFile(fd), "--close " + v, fd, -1})
+			return nil
 		},
 	},
 }}
@@ -529,6 +524,8 @@ func finishCmd(cfg *config, cmd *spawn.Cmd) error {
 		return errors.New("--ctty needs --setsid: only a new session can get a controlling terminal")
 	case s.Setsid && s.Setpgid:
 		return errors.New("--setpgid and --pgid cannot be used with --setsid, which makes a new process group already")
+	case s.Setsid && s.Foreground && s.Ctty == nil:
+		return errors.New("--foreground with --setsid needs --ctty: a new session has no terminal")
 	case len(ns.UidMappings) > 0 && ns.Clone&unix.CLONE_NEWUSER == 0:
 		return errors.New("--map-root needs --clone-ns user")
 	}
@@ -539,28 +536,63 @@ func finishCmd(cfg *config, cmd *spawn.Cmd) error {
 		}
 		cmd.Security.Seccomp = filter
 	}
-	if cmd.Security.InheritFDs && len(cmd.Files) > 0 {
-		if err := keepInheritedFDs(cmd); err != nil {
+	if !cmd.Security.InheritFDs {
+		// The library closes them with close_range(CLOSE_RANGE_CLOEXEC)
+		// where the kernel has it (5.11); spawn's own copies marked
+		// close-on-exec make --close-fds hold on older kernels too.
+		fds, err := inheritedFDs(math.MaxInt)
+		if err != nil {
 			return err
 		}
+		for _, fd := range fds {
+			unix.CloseOnExec(fd)
+		}
+	}
+	return setFiles(cfg, cmd)
+}
+
+// setFiles gives the command the descriptor changes of --open, --dup and
+// --close, in order. With inherited descriptors passed on (the default),
+// --dup may copy one of them and --close may close one.
+func setFiles(cfg *config, cmd *spawn.Cmd) error {
+	open := map[int]bool{0: true, 1: true, 2: true}
+	if cmd.Security.InheritFDs && len(cfg.files) > 0 {
+		fds, err := inheritedFDs(math.MaxInt)
+		if err != nil {
+			return err
+		}
+		for _, fd := range fds {
+			open[fd] = true
+		}
+	}
+	for _, a := range cfg.files {
+		if a.from >= 0 && !open[a.from] {
+			why := "spawn did not inherit it"
+			if !cmd.Security.InheritFDs {
+				why = "--close-fds"
+			}
+			return fmt.Errorf("%s: descriptor %d is not open in the program (%s)", a.option, a.from, why)
+		}
+		open[a.fd] = !strings.HasPrefix(a.option, "--close")
+		cmd.Files = append(cmd.Files, a.action)
 	}
 	return nil
 }
 
-// keepInheritedFDs passes the descriptors spawn inherited from its caller
-// (those without close-on-exec) as ExtraFiles: the library closes the
-// descriptors that --open, --dup and --close leave between others, which
-// would take inherited ones away. Gaps are filled with /dev/null and
-// closed again.
-func keepInheritedFDs(cmd *spawn.Cmd) error {
+func inheritedName(fd int) string { return "fd " + strconv.Itoa(fd) }
+
+// inheritedFDs lists spawn's descriptors 3 to top-1 that have no
+// close-on-exec flag: those it inherited from its caller. (Go opens
+// every descriptor of its own with close-on-exec.)
+func inheritedFDs(top int) ([]int, error) {
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var fds []int
 	for _, e := range entries {
 		fd, err := strconv.Atoi(e.Name())
-		if err != nil || fd < 3 {
+		if err != nil || fd < 3 || fd >= top {
 			continue
 		}
 		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
@@ -568,25 +600,7 @@ func keepInheritedFDs(cmd *spawn.Cmd) error {
 			fds = append(fds, fd)
 		}
 	}
-	if len(fds) == 0 {
-		return nil
-	}
-	top := slices.Max(fds)
-	extra := make([]*os.File, top-2)
-	var gaps []spawn.FileAction
-	for fd := 3; fd <= top; fd++ {
-		if slices.Contains(fds, fd) {
-			extra[fd-3] = os.NewFile(uintptr(fd), "fd "+strconv.Itoa(fd))
-			continue
-		}
-		if extra[fd-3], err = os.Open(os.DevNull); err != nil {
-			return err
-		}
-		gaps = append(gaps, spawn.CloseFile(fd))
-	}
-	cmd.ExtraFiles = extra
-	cmd.Files = append(gaps, cmd.Files...)
-	return nil
+	return fds, nil
 }
 
 // parseSignalSet reads a <set>.
@@ -790,6 +804,9 @@ func limitText(n uint64) string {
 // parseCPUs reads 0-1,3.
 func parseCPUs(v string) ([]int, error) {
 	const maxCPU = 1023 // the library's CPU set
+	if v == "" {
+		return nil, errors.New("empty CPU list")
+	}
 	var cpus []int
 	for part := range strings.SplitSeq(v, ",") {
 		lo, hi, isRange := strings.Cut(part, "-")

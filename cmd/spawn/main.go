@@ -7,13 +7,15 @@
 //
 //	spawn run [options] [--] <program> [<argument>...]
 //	spawn explain [options] [--] <program> [<argument>...]
+//	spawn sigstate <pid>
 //	spawn help [<command>]
 //
 // A <program> without a slash is looked up in PATH. Options end at "--" or
 // at the first argument that is not an option, so in `spawn run ls -l` the
 // -l is an argument of ls.
 //
-// Options (shared by run and explain):
+// Options (shared by run and explain; `spawn run --help` has them all,
+// and docs/CLI.md says more):
 //
 //	-C, --dir <dir>          run the program in <dir>
 //	-e, --env <name=value>   set an environment variable (repeatable)
@@ -21,16 +23,28 @@
 //	-a, --arg0 <name>        pass <name> as argv[0] instead of <program>
 //	-h, --help               display help and exit
 //
+// and the child's attributes, in groups: descriptors (--open, --dup,
+// --close, --close-fds), signals (--sigmask, --sigignore...), session
+// (--setsid, --ctty...), credentials (--uid, --gid, --groups...), limits
+// (--rlimit, --umask, --nice, --cpus, --sched, --ioprio), security
+// (--no-new-privs, --seccomp-deny) and namespaces (--clone-ns, --setns,
+// --cgroup...). Like env(1), `spawn run` passes on the descriptors it
+// inherited from its caller unless given --close-fds.
+//
 // While the program runs, `spawn run` forwards SIGTERM, SIGHUP, SIGUSR1,
 // SIGUSR2 and SIGALRM to it. It catches SIGINT and SIGQUIT without
 // forwarding them: a terminal sends those to the whole foreground process
 // group, so the program got them already.
+//
+// `spawn sigstate <pid>` shows the signals a process blocks, ignores,
+// catches and has pending, and says why Ctrl-C would not stop it.
 //
 // Exit status of `spawn run`: the program's exit status, or 128+N if
 // signal N killed it; 125 if spawn itself failed (bad usage, or a step
 // before execve, such as chdir, failed); 126 if the program was found but
 // could not be executed; 127 if it was not found. `spawn explain` exits 0,
 // or 125, 126 or 127 as run would for a program it cannot plan.
+// `spawn sigstate` exits 0, 1 if the process cannot be read, or 125.
 package main
 
 import (

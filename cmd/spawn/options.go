@@ -22,11 +22,19 @@ type config struct {
 	clearEnv bool
 	env      []string // --env entries, in order
 
-	seccompDeny []uint32 // --seccomp-deny system calls
+	seccompDeny []uint32     // --seccomp-deny system calls
+	files       []fileAction // --open, --dup and --close, in order
 
 	// cmd are the setters of options that apply to the *spawn.Cmd, with
 	// their values, in command-line order.
 	cmd []func(*spawn.Cmd) error
+}
+
+// A fileAction is one of --open, --dup and --close.
+type fileAction struct {
+	action   spawn.FileAction
+	option   string // "--dup 2:1", for messages
+	fd, from int    // from is -1 but for --dup
 }
 
 // An option is one entry of the option table. Exactly one of setConfig,

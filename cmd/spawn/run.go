@@ -25,7 +25,10 @@ var runCommand = &command{
 		"\n" +
 		"SIGTERM, SIGHUP, SIGUSR1, SIGUSR2 and SIGALRM sent to spawn are forwarded\n" +
 		"to the program. SIGINT and SIGQUIT are not: a terminal sends them to the\n" +
-		"whole foreground process group, so the program already got them.",
+		"whole foreground process group, so the program already got them.\n" +
+		"Of the signals spawn was started with ignored, only SIGHUP and SIGINT\n" +
+		"stay ignored in the program (the Go runtime handles the others): use\n" +
+		"--sigignore for more.",
 	options: commonOptions,
 	exit: " 125      if spawn itself fails (bad usage, or a step before execve\n" +
 		"          such as chdir failed)\n" +
@@ -136,11 +139,19 @@ func explain(cfg *config, argv []string) int {
 // startFailed reports an error of Start or Explain and returns the exit
 // status for it.
 func startFailed(err error) int {
-	printError(err)
 	var se *spawn.Error
 	if !errors.As(err, &se) {
+		printError(err)
 		return exitFailure
 	}
+	// Hints that name fields of the Cmd, or that an option answers.
+	switch {
+	case se.Step == "seccomp" && errors.Is(err, syscall.EACCES):
+		se.Hint = "add --no-new-privs: without it, the filter needs CAP_SYS_ADMIN"
+	case se.Step == "execve" && errors.Is(err, syscall.ENOEXEC):
+		se.Hint = strings.TrimPrefix(se.Hint+"; --script-fallback runs such a file with /bin/sh", "; ")
+	}
+	printError(err)
 	switch se.Step {
 	case "search PATH":
 		switch {

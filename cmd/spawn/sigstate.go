@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -171,25 +172,33 @@ func printSigstate(w io.Writer, pid string, ps *procSignals, threads []threadSig
 		{"ShdPnd", "pending for the process", ps.shdPnd},
 	}
 	for _, r := range rows {
-		fmt.Fprintf(w, "%-7s %-24s %s\n", r.field, r.meaning, r.set)
+		fmt.Fprintf(w, "%-7s %-24s %s\n", r.field, r.meaning, setText(r.set))
 	}
 	differ := slices.ContainsFunc(threads, func(t threadSignals) bool {
 		return t.blk != threads[0].blk || t.pnd != threads[0].pnd
 	})
 	if differ {
 		fmt.Fprint(w, "\nThe threads differ:\n")
-		width := len("TID")
-		blkWidth := len("SigBlk")
+		tidWidth, pndWidth := len("TID"), len("SigPnd")
 		for _, t := range threads {
-			width = max(width, len(t.tid))
-			blkWidth = max(blkWidth, len(t.blk.String()))
+			tidWidth = max(tidWidth, len(t.tid))
+			pndWidth = max(pndWidth, len(setText(t.pnd)))
 		}
-		fmt.Fprintf(w, "%-*s  %-*s  %s\n", width, "TID", blkWidth, "SigBlk", "SigPnd")
+		fmt.Fprintf(w, "%-*s  %-*s  %s\n", tidWidth, "TID", pndWidth, "SigPnd", "SigBlk")
 		for _, t := range threads {
-			fmt.Fprintf(w, "%-*s  %-*s  %s\n", width, t.tid, blkWidth, t.blk, t.pnd)
+			fmt.Fprintf(w, "%-*s  %-*s  %s\n", tidWidth, t.tid, pndWidth, setText(t.pnd), setText(t.blk))
 		}
 	}
 	fmt.Fprintf(w, "\n%s\n", diagnoseSIGINT(ps, threads, st))
+}
+
+// setText prints a set of more than half the signals by what it lacks:
+// "all but KILL,STOP".
+func setText(s spawn.SignalSet) string {
+	if s != spawn.AllSignals && bits.OnesCount64(uint64(s)) > 32 {
+		return "all but " + (^s).String()
+	}
+	return s.String()
 }
 
 // diagnoseSIGINT says in one line whether Ctrl-C stops the process, and

@@ -67,7 +67,7 @@ func planFiles(p *Program, files []File, late []int) []Arg {
 	}
 
 	clobbered := func(s int) bool { // is parent fd s overwritten by the shuffle?
-		return s >= 0 && s < n && !(files[s].Kind == FromParent && files[s].Fd == s)
+		return s >= 0 && s < n && files[s].Kind != Keep && !(files[s].Kind == FromParent && files[s].Fd == s)
 	}
 	needsMove := func(i int) bool {
 		f := files[i]
@@ -113,6 +113,7 @@ func planFiles(p *Program, files []File, late []int) []Arg {
 
 	for i, f := range files {
 		switch {
+		case f.Kind == Keep:
 		case f.Kind == Closed:
 			st := p.addStep("close", stepArg{how: argFileTo, file: f, child: i})
 			p.Call(st, unix.SYS_CLOSE, I(i)).AllowErrno = uint32(unix.EBADF)

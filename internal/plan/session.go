@@ -18,7 +18,7 @@ func planSession(p *Program, s *Spec) {
 		st := p.AddStep("setsid", "")
 		p.Call(st, unix.SYS_SETSID)
 	}
-	if s.Setpgid || s.Foreground {
+	if (s.Setpgid || s.Foreground) && !s.Setsid { // setsid made a new group already
 		arg := "new group"
 		if s.Pgid != 0 {
 			arg = "join group " + strconv.Itoa(s.Pgid)

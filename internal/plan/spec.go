@@ -18,6 +18,9 @@ const (
 	// Open is the file at Path, opened in the child with Flags and Perm
 	// (after chdir, with the child's credentials).
 	Open
+	// Keep leaves whatever the child inherited on that number (nothing
+	// is done).
+	Keep
 )
 
 // File is one descriptor the child receives.
