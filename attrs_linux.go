@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gospawn/spawn/internal/plan"
-	"github.com/gospawn/spawn/internal/sigset"
 )
 
 // childFd says where one child descriptor comes from, before the standard
@@ -503,6 +502,3 @@ var schedNames = map[SchedPolicy]string{
 var ioClassNames = map[IOPrioClass]string{
 	IOPrioRealtime: "realtime", IOPrioBestEffort: "best-effort", IOPrioIdle: "idle",
 }
-
-// signalName names a signal for messages: "SIGKILL".
-func signalName(sig int) string { return "SIG" + sigset.Name(sig) }

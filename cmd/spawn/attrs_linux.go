@@ -579,8 +579,6 @@ func setFiles(cfg *config, cmd *spawn.Cmd) error {
 	return nil
 }
 
-func inheritedName(fd int) string { return "fd " + strconv.Itoa(fd) }
-
 // inheritedFDs lists spawn's descriptors 3 to top-1 that have no
 // close-on-exec flag: those it inherited from its caller. (Go opens
 // every descriptor of its own with close-on-exec.)
