@@ -16,7 +16,10 @@
  *              with SIGABRT (the default action; like abort(), but with
  *              raw system calls only, so it touches no libc state that the
  *              child may share with the parent), without running the real
- *              function.
+ *              function. With INTERPOSE_ON_CHILD=record it only records
+ *              the event (and prints the first four) and forwards the
+ *              call: that counts every such call of a program that an
+ *              abort would crash.
  *
  * The log is a MAP_SHARED mapping of the file named by INTERPOSE_LOG,
  * opened by the constructor, so that events written by a forked child
@@ -29,11 +32,15 @@
  *   24   nfunc
  *   32   parent_calls[16]
  *   160  child_calls[16]
- *   288  events[256] of {u32 func, i32 pid, i32 tid, i32 owner}
+ *   288  events[4096] of {u32 func, i32 pid, i32 tid, i32 owner} (the first ones)
+ *   65824 child_procs: distinct child pids with at least one event
+ *   65832 pids[16384]: i32 hash set of those pids
  *
- * A process that loads the library later (a descendant after execve that
- * inherited LD_PRELOAD) finds the log owned and uses a private block
- * instead, so only the harness's own calls are counted.
+ * The first process that loads the library owns the log (and keeps it
+ * across its own execve). Another process that loads it later (a
+ * descendant that inherited LD_PRELOAD, after its execve) finds the log
+ * owned and uses a private block instead, so only the owner's calls and
+ * its children's events are counted.
  *
  * Everything a wrapper does before forwarding is async-signal-safe: raw
  * system calls and atomic operations, no allocation.
@@ -107,7 +114,9 @@ static const char *const fname[NFUNC] = {
 	"calloc",    "realloc", "free",       "getenv",          "getpid",
 };
 
-#define MAXEV 256
+#define MAXEV 4096
+#define NPIDS 16384
+#define LOGSIZE (288 + MAXEV * 16 + 8 + NPIDS * 4)
 
 struct event {
 	uint32_t func;
@@ -124,12 +133,16 @@ struct logfile {
 	_Atomic uint64_t parent_calls[16];
 	_Atomic uint64_t child_calls[16];
 	struct event events[MAXEV];
+	_Atomic uint64_t child_procs;
+	_Atomic int32_t pids[NPIDS];
 };
 
 _Static_assert(offsetof(struct logfile, parent_calls) == 32, "layout");
 _Static_assert(offsetof(struct logfile, child_calls) == 160, "layout");
 _Static_assert(offsetof(struct logfile, events) == 288, "layout");
 _Static_assert(sizeof(struct event) == 16, "layout");
+_Static_assert(offsetof(struct logfile, child_procs) == 65824, "layout");
+_Static_assert(sizeof(struct logfile) == LOGSIZE, "layout");
 
 static struct logfile private_log; /* when there is no INTERPOSE_LOG */
 static struct logfile *L = &private_log;
@@ -217,17 +230,34 @@ static size_t put_num(char *b, size_t i, long v)
 	return i;
 }
 
-__attribute__((noreturn, noinline, cold)) static void child_event(int f, long pid)
+static int record_only; /* INTERPOSE_ON_CHILD=record */
+
+/* child_event records a call made in a child; unless record_only, it
+ * kills the child. */
+__attribute__((noinline, cold)) static void child_event(int f, long pid)
 {
 	long tid = raw0(SYS_gettid);
 	uint64_t idx = atomic_fetch_add(&L->child_events, 1);
 	atomic_fetch_add(&L->child_calls[f], 1);
+	/* Count distinct children: insert pid in the hash set. */
+	for (uint32_t h = (uint32_t)pid * 2654435761u, k = 0; k < 64; k++) {
+		int32_t want = 0;
+		_Atomic int32_t *slot = &L->pids[(h + k) % NPIDS];
+		if (atomic_compare_exchange_strong(slot, &want, (int32_t)pid)) {
+			atomic_fetch_add(&L->child_procs, 1);
+			break;
+		}
+		if (want == (int32_t)pid)
+			break;
+	}
 	if (idx < MAXEV) {
 		L->events[idx].func = (uint32_t)f;
 		L->events[idx].pid = (int32_t)pid;
 		L->events[idx].tid = (int32_t)tid;
 		L->events[idx].owner = (int32_t)parent_pid;
 	}
+	if (record_only && idx >= 4)
+		return;
 	char msg[256];
 	size_t i = 0;
 	i = put_str(msg, i, "interpose: ");
@@ -238,6 +268,8 @@ __attribute__((noreturn, noinline, cold)) static void child_event(int f, long pi
 	i = put_num(msg, i, parent_pid);
 	i = put_str(msg, i, " before exec\n");
 	raw3(SYS_write, 2, (long)msg, (long)i);
+	if (record_only)
+		return;
 
 	/* abort(), with raw calls only: SIGABRT back to SIG_DFL and unblocked
 	 * in this child, then raised. */
@@ -283,23 +315,28 @@ __attribute__((constructor(101))) static void interpose_init(void)
 {
 	ENSURE();
 	long pid = raw0(SYS_getpid);
+	const char *on_child = env_value("INTERPOSE_ON_CHILD");
+	record_only = on_child != NULL && strcmp(on_child, "record") == 0;
 	const char *path = env_value("INTERPOSE_LOG");
 	if (path != NULL && *path != '\0') {
 		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 		if (fd >= 0) {
-			if (ftruncate(fd, 8192) == 0) {
-				void *m = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			if (ftruncate(fd, LOGSIZE) == 0) {
+				void *m = mmap(NULL, LOGSIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 				if (m != MAP_FAILED) {
 					struct logfile *lf = m;
-					uint64_t zero = 0;
-					if (atomic_compare_exchange_strong(&lf->owner, &zero, (uint64_t)pid)) {
+					uint64_t owner = 0;
+					if (atomic_compare_exchange_strong(&lf->owner, &owner, (uint64_t)pid) ||
+					    owner == (uint64_t)pid) {
+						/* Ours: new, or we loaded it before
+						 * an execve (same process). */
 						lf->nfunc = NFUNC;
 						memcpy(lf->magic, "INTRPOS1", 8);
 						L = lf;
 					} else {
 						/* A descendant that inherited LD_PRELOAD
 						 * after exec: not ours to count. */
-						munmap(m, 8192);
+						munmap(m, LOGSIZE);
 					}
 				}
 			}
