@@ -416,6 +416,13 @@ func TestCgroup(t *testing.T) {
 	defer os.Remove(dir)
 	c, out := probeCmd(t)
 	c.Namespaces.CgroupPath = dir
+	if strings.Contains(os.Getenv("SPAWNDEBUG"), "clone3=0") {
+		// Without clone3 there is no CLONE_INTO_CGROUP: a clear error.
+		if err := c.Run(); err == nil || !strings.Contains(err.Error(), "needs clone3") {
+			t.Fatalf("with clone3 off: %v, want an error saying it needs clone3", err)
+		}
+		return
+	}
 	r := runProbe(t, c, out)
 	if !strings.Contains(r.Cgroup, "0::/"+name) {
 		t.Errorf("cgroup %q, want 0::/%s", r.Cgroup, name)
