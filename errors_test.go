@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gospawn/spawn"
 	"github.com/gospawn/spawn/internal/engine"
@@ -216,5 +218,41 @@ func TestFailuresLeaveNothingBehind(t *testing.T) {
 	}
 	if _, inUse := engine.PoolStats(); inUse != 0 {
 		t.Errorf("%d child stacks still in use", inUse)
+	}
+}
+
+// TestKilledBeforeExec: a child killed by a signal before it could exec is
+// a failed Start that names the step, not a started process.
+func TestKilledBeforeExec(t *testing.T) {
+	// Opening a FIFO nobody writes blocks the child at its open step.
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := spawn.Command("/bin/true")
+	c.Files = []spawn.FileAction{spawn.OpenFile(3, fifo, os.O_RDONLY, 0)}
+	done := make(chan error, 1)
+	go func() { done <- c.Start() }()
+	var pid int
+	for deadline := time.Now().Add(10 * time.Second); pid == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the child never appeared")
+		}
+		if ch := strings.Fields(children(t)); len(ch) > 0 {
+			pid, _ = strconv.Atoi(ch[0])
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	err := <-done
+	var se *spawn.Error
+	if !errors.As(err, &se) || se.Step != "open" || !strings.Contains(err.Error(), "killed by signal killed before exec") {
+		t.Fatalf("Start = %v, want the open step, killed before exec", err)
+	}
+	if c.Process != nil {
+		t.Errorf("Process set for a child that never exec'd")
+	}
+	if ch := children(t); ch != "" {
+		t.Errorf("children left: %s", ch)
 	}
 }

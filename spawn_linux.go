@@ -66,8 +66,13 @@ func startError(path, dir string, prog *plan.Program, err error) error {
 	var se *engine.StepError
 	var ce *engine.CloneError
 	var tl *engine.TooLargeError
+	var ke *engine.KilledError
 	var e *Error
 	switch {
+	case errors.As(err, &ke):
+		st := prog.Steps[ke.Step]
+		return &Error{Path: path, Step: st.Name, Arg: st.Arg(),
+			Err: fmt.Errorf("killed by signal %s before exec", ke.Status.Signal())}
 	case errors.As(err, &tl):
 		return &Error{Path: path, Step: "execve", Arg: quote(path), Err: syscall.E2BIG,
 			Hint: fmt.Sprintf("the arguments and environment take %d bytes", tl.Size)}

@@ -238,19 +238,18 @@ func TestHandlersResetBeforeUnblock(t *testing.T) {
 			p := &plan.Program{}
 			st := p.AddStep("test", "")
 			if !tc.clearSighand {
-				p.Ops = append(p.Ops, plan.Op{Kind: plan.ResetHandlers, Store: plan.NoSlot, Step: st})
+				p.Ops = append(p.Ops, plan.Op{Kind: plan.ResetHandlers, Args: [6]plan.Arg{plan.I(1)}, Store: plan.NoSlot, Step: st})
 			}
 			pid := p.NewSlot()
 			p.Call(st, unix.SYS_GETPID).Store = pid
 			p.Call(st, unix.SYS_RT_SIGPROCMASK, plan.I(unix.SIG_SETMASK), p.AddBytes(make([]byte, 8), "{}"), plan.I(0), plan.I(8))
 			p.Call(st, unix.SYS_KILL, plan.Arg{Kind: plan.SlotValue, Val: uint64(pid)}, plan.I(unix.SIGUSR1))
 			p.Call(st, unix.SYS_EXIT_GROUP, plan.I(0))
-			c, err := runRaw(t, p)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if st := waitExit(t, c); !st.Signaled() || st.Signal() != syscall.SIGUSR1 {
-				t.Errorf("child status %v, want killed by SIGUSR1 (SIG_DFL)", st)
+			// Killed at the kill op, before exec: Start reports it.
+			_, err := runRaw(t, p)
+			var ke *KilledError
+			if !errors.As(err, &ke) || ke.Status.Signal() != syscall.SIGUSR1 {
+				t.Errorf("got %v, want the child killed by SIGUSR1 (SIG_DFL) before exec", err)
 			}
 			select {
 			case <-sigc:

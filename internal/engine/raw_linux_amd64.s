@@ -63,6 +63,9 @@ child:
 loop:
 	TESTQ	R13, R13
 	JEQ	ended
+	// Record which op runs, so that a child killed before exec is told
+	// apart from one that exec'd.
+	MOVQ	BX, header_curOp(R12)
 	MOVQ	const_opFlags(BX), CX
 	TESTQ	$const_flagReset, CX
 	JNE	reset

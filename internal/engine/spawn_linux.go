@@ -26,6 +26,7 @@ type header struct {
 	_           uint32
 	failStep    uint64 // set by a failing child: the step of the op that failed
 	failErrno   uint64 // set by a failing child: the errno (never 0 on failure)
+	curOp       uint64 // address of the op the child is running
 	pidfd       int32  // CLONE_PIDFD result
 	_           int32
 	mode        uint64 // modeClone3 or modeClone
@@ -433,10 +434,20 @@ func (p *Pending) Finish() (*plan.Program, Child, error) {
 		syscall.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(tid)), futexWait, 1, 0, 0, 0)
 	}
 	failErrno, failStep := h.failErrno, h.failStep
+	// The index of the op the child was at when it stopped using our
+	// memory: an exec op if it exec'd (or died in execve).
+	cur := -1
+	if h.curOp >= h.prog {
+		cur = int((h.curOp - h.prog) / plan.OpSize)
+	}
 	putRegion(p.r)
 	p.r = nil
 
 	if failErrno == 0 && p.hookErr == nil {
+		if cur >= 0 && cur < len(p.prog.Ops) && !p.prog.IsFinal(cur) {
+			// Killed (by a signal) before it could exec.
+			return p.prog, Child{}, p.killedBeforeExec(cur)
+		}
 		p.prog.Free()
 		p.prog = nil
 		return nil, Child{Pid: p.pid, Pidfd: p.pidfd}, nil
@@ -453,6 +464,36 @@ func (p *Pending) Finish() (*plan.Program, Child, error) {
 		step = -1
 	}
 	return p.prog, Child{}, &StepError{Prog: p.prog, Step: step, Errno: syscall.Errno(failErrno)}
+}
+
+// killedBeforeExec reaps a child that died at op index cur, and reports
+// how.
+func (p *Pending) killedBeforeExec(cur int) error {
+	var ru syscall.Rusage
+	var status syscall.WaitStatus
+	for {
+		_, st, done, err := WaitPidfd(p.pidfd, &ru)
+		if err != nil || done {
+			status = st
+			break
+		}
+		var fds = []unix.PollFd{{Fd: int32(p.pidfd), Events: unix.POLLIN}}
+		unix.Poll(fds, -1)
+	}
+	unix.Close(p.pidfd)
+	return &KilledError{Prog: p.prog, Step: p.prog.Ops[cur].Step, Status: status}
+}
+
+// KilledError reports a child that died, killed by a signal, before it
+// could exec.
+type KilledError struct {
+	Prog   *plan.Program
+	Step   int // the step it was running
+	Status syscall.WaitStatus
+}
+
+func (e *KilledError) Error() string {
+	return e.Prog.Steps[e.Step].String() + ": killed by signal " + e.Status.Signal().String() + " before exec"
 }
 
 // reap collects a child known to be exiting.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gospawn/spawn/internal/sigset"
 )
 
@@ -215,6 +217,14 @@ func (p *Program) AddQuotedStep(name, s string) int {
 func (p *Program) addStep(name string, a stepArg) int {
 	p.Steps = append(p.Steps, Step{Name: name, arg: a})
 	return len(p.Steps) - 1
+}
+
+// IsFinal reports whether op number i ends the child's use of the
+// parent's memory: an exec (the last op, or the /bin/sh fallback before it),
+// or an exit_group a test program may end with.
+func (p *Program) IsFinal(i int) bool {
+	nr := p.Ops[i].Nr
+	return p.Ops[i].Kind == Syscall && (nr == unix.SYS_EXECVE || nr == unix.SYS_EXECVEAT || nr == unix.SYS_EXIT_GROUP)
 }
 
 // AddString adds a NUL-terminated string and returns an argument holding
