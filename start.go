@@ -16,8 +16,9 @@ import (
 // Bad input (a NUL byte in Path, Args, Env or Dir, an Env entry that is not
 // KEY=VALUE, a nil or closed file) is reported before anything is created.
 // If the child fails before it runs the program (the working directory is
-// missing, the program is not executable...), Start returns an *Error that
-// names the step, and leaves no process, descriptor or pipe behind.
+// missing, the program is not executable, a signal killed it...), Start
+// returns an *Error that names the step, and leaves no process, descriptor
+// or pipe behind.
 func (c *Cmd) Start() error {
 	st := newStarting()
 	defer st.free()
