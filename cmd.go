@@ -271,8 +271,10 @@ func dedupEnv(env []string) []string {
 }
 
 // hasDuplicateKeys reports whether two entries of env have the same key.
+// It runs on every Start, so it allocates nothing for an ordinary
+// environment and compares keys' lengths before their bytes.
 func hasDuplicateKeys(env []string) bool {
-	if len(env) > 128 {
+	if len(env) > 256 {
 		seen := make(map[string]bool, len(env))
 		for _, kv := range env {
 			k, _, _ := strings.Cut(kv, "=")
@@ -283,10 +285,18 @@ func hasDuplicateKeys(env []string) bool {
 		}
 		return false
 	}
-	for i, a := range env {
-		ka, _, _ := strings.Cut(a, "=")
-		for _, b := range env[i+1:] {
-			if kb, _, _ := strings.Cut(b, "="); kb == ka {
+	var keysBuf [256]string
+	keys := keysBuf[:len(env)]
+	for i, kv := range env {
+		if j := strings.IndexByte(kv, '='); j >= 0 {
+			keys[i] = kv[:j]
+		} else {
+			keys[i] = kv
+		}
+	}
+	for i, a := range keys {
+		for _, b := range keys[i+1:] {
+			if len(a) == len(b) && a == b {
 				return true
 			}
 		}
