@@ -5,7 +5,10 @@ package spawn
 import (
 	"errors"
 	"os"
+	"runtime"
 	"syscall"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -18,6 +21,38 @@ import (
 func newProcess(pid, pidfd int) *Process {
 	unix.SetNonblock(pidfd, true)
 	return &Process{Pid: pid, pidfd: os.NewFile(uintptr(pidfd), "pidfd")}
+}
+
+// How Wait sleeps: in the Go netpoller, which costs no OS thread however
+// many children are waited for; but first, for at most blockingWait, a few
+// waiters at a time sleep in a blocking poll of the pidfd, which wakes them
+// directly when a short-lived child exits. Each holds an OS thread and a P
+// meanwhile, so there are at most GOMAXPROCS-1 of them (none with
+// GOMAXPROCS=1), and never more than 4: other goroutines always have a P.
+const blockingWait = 5 * time.Millisecond
+
+var blockingSlots = make(chan struct{}, 4)
+
+// tryBlockingSlot takes one of the blocking waiters' places, if any is
+// free.
+func tryBlockingSlot() bool {
+	if len(blockingSlots) >= runtime.GOMAXPROCS(0)-1 {
+		return false
+	}
+	select {
+	case blockingSlots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// pollReadable sleeps until pidfd is readable (the child exited) or the
+// timeout passes, in a blocking system call the scheduler can see.
+func pollReadable(pidfd int, timeout time.Duration) {
+	fds := [1]unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	ts := unix.NsecToTimespec(int64(timeout))
+	syscall.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
 }
 
 // Wait waits for the process to exit, reaps it, closes its pidfd, and
@@ -42,6 +77,14 @@ func (p *Process) Wait() (*ProcessState, error) {
 	}
 	st := &ProcessState{}
 	var werr error
+	// A short-lived child is most often still running here: rather than
+	// park in the netpoller (whose wake-up, through another thread, costs
+	// more than the child itself), a few waiters at a time sleep in a
+	// blocking poll of the pidfd for a while, woken directly when it exits.
+	if tryBlockingSlot() {
+		rc.Control(func(fd uintptr) { pollReadable(int(fd), blockingWait) })
+		<-blockingSlots
+	}
 	err = rc.Read(func(fd uintptr) bool {
 		pid, status, done, err := engine.WaitPidfd(int(fd), &st.rusage)
 		if err != nil {

@@ -74,7 +74,7 @@ type command struct {
 	run     func(cfg *config, argv []string) int
 }
 
-var commands = []*command{runCommand, explainCommand, sigstateCommand}
+var commands = []*command{runCommand, explainCommand, sigstateCommand, benchCommand}
 
 func main() {
 	os.Exit(spawnMain(os.Args[1:]))
@@ -112,7 +112,7 @@ func spawnMain(args []string) int {
 	case cfg.help:
 		c.help(os.Stdout)
 		return 0
-	case len(argv) == 0:
+	case len(argv) == 0 && c.missing != "":
 		return usageError(c.name, c.missing)
 	}
 	return c.run(cfg, argv)
