@@ -68,8 +68,13 @@ func (r *runner) latency() error {
 		}
 		row := TargetLabel(t)
 		for _, impl := range impls[1:] {
-			r.s.pairedRatio(fmt.Sprintf("%s: spawn speedup vs %s", row, impl), row, impl, row, ImplSpawn, "higher", "", true)
+			target := ""
+			if impl == ImplExec {
+				target = "≥ 1.7"
+			}
+			r.s.pairedRatio(fmt.Sprintf("%s: spawn speedup vs %s", row, impl), row, impl, row, ImplSpawn, "higher", target, true)
 		}
+		r.s.pairedRatio(row+": spawn time ÷ vfork-floor time", row, ImplSpawn, row, ImplVfork, "lower", "≤ 1.1", false)
 	}
 	return nil
 }
@@ -208,7 +213,7 @@ func (r *runner) threads() error {
 		r.s.ratio(row+": os/exec threads ÷ spawn threads", r.s.value(row, ImplExec), r.s.value(row, ImplSpawn), "higher", "", false)
 	}
 	// README: "1,000 waiting children add about one thread, not 1,000".
-	r.s.check(last+": spawn threads while waiting", r.s.value(last, ImplSpawn), "threads", "lower", "≤ 10", false)
+	r.s.check(last+": spawn threads while waiting", r.s.value(last, ImplSpawn), "threads", "lower", "≤ 16", false)
 	return nil
 }
 
@@ -261,6 +266,7 @@ func (r *runner) allocs() error {
 	if err != nil {
 		return err
 	}
+	r.s.check("spawn allocations per Start+Wait", r.s.value("allocs/op", ImplSpawn), "allocs", "lower", "≤ 8", false)
 	r.s.pairedRatio("os/exec allocs ÷ spawn allocs", "allocs/op", ImplExec, "allocs/op", ImplSpawn, "higher", "", false)
 	r.s.pairedRatio("os/exec bytes ÷ spawn bytes", "B/op", ImplExec, "B/op", ImplSpawn, "higher", "", false)
 	return nil
