@@ -385,36 +385,23 @@ func (c *Cmd) StdinPipe() (io.WriteCloser, error) {
 // StdoutPipe returns a pipe connected to the child's standard output. Wait
 // closes it after the process exits, so read everything before calling
 // Wait (and do not call Run).
-func (c *Cmd) StdoutPipe() (io.ReadCloser, error) {
-	if c.Stdout != nil {
-		return nil, errors.New("spawn: Stdout already set")
-	}
-	if c.Process != nil {
-		return nil, errors.New("spawn: StdoutPipe after process started")
-	}
-	pr, pw, err := os.Pipe()
-	if err != nil {
-		return nil, err
-	}
-	c.Stdout = pw
-	c.childFiles = append(c.childFiles, pw)
-	c.parentPipes = append(c.parentPipes, pr)
-	return pr, nil
-}
+func (c *Cmd) StdoutPipe() (io.ReadCloser, error) { return c.outputPipe(&c.Stdout, "Stdout") }
 
 // StderrPipe is StdoutPipe for standard error.
-func (c *Cmd) StderrPipe() (io.ReadCloser, error) {
-	if c.Stderr != nil {
-		return nil, errors.New("spawn: Stderr already set")
+func (c *Cmd) StderrPipe() (io.ReadCloser, error) { return c.outputPipe(&c.Stderr, "Stderr") }
+
+func (c *Cmd) outputPipe(stream *io.Writer, name string) (io.ReadCloser, error) {
+	if *stream != nil {
+		return nil, errors.New("spawn: " + name + " already set")
 	}
 	if c.Process != nil {
-		return nil, errors.New("spawn: StderrPipe after process started")
+		return nil, errors.New("spawn: " + name + "Pipe after process started")
 	}
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	c.Stderr = pw
+	*stream = pw
 	c.childFiles = append(c.childFiles, pw)
 	c.parentPipes = append(c.parentPipes, pr)
 	return pr, nil
