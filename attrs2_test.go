@@ -570,6 +570,11 @@ func TestAttributeValidation(t *testing.T) {
 		{"zero file action", "Files[0]", func(c *spawn.Cmd) { c.Files = []spawn.FileAction{{}} }},
 		{"bad pdeathsig", "Pdeathsig", func(c *spawn.Cmd) { c.Pdeathsig = 99 }},
 		{"ptrace with pdeathsig", "Ptrace", func(c *spawn.Cmd) { c.Ptrace = true; c.Pdeathsig = syscall.SIGKILL }},
+		{"uid -1", "Credential.Uid", func(c *spawn.Cmd) { c.Credential = &spawn.Credential{Uid: ^uint32(0)} }},
+		{"gid -1", "Credential.Gid", func(c *spawn.Cmd) { c.Credential = &spawn.Credential{Gid: ^uint32(0)} }},
+		{"file action beyond the descriptor limit", "Files", func(c *spawn.Cmd) {
+			c.Files = []spawn.FileAction{spawn.OpenFile(1000000, "/dev/null", os.O_RDONLY, 0)}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -625,5 +630,54 @@ func TestSetsidForeground(t *testing.T) {
 	r := runProbe(t, c, out)
 	if r.Sid != r.Pid || r.Tpgid != r.Pid {
 		t.Errorf("sid %d tpgid %d pid %d", r.Sid, r.Tpgid, r.Pid)
+	}
+}
+
+// TestUnshareMountsPrivate: as with os/exec, a child that unshares its mount
+// namespace has "/" private, so its mounts do not reach the parent's. The
+// parent runs in a mount namespace where "/" is shared (as under systemd).
+func TestUnshareMountsPrivate(t *testing.T) {
+	needRoot(t)
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("needs unshare(1) to give the parent a shared /")
+	}
+	h := exec.Command("unshare", "-m", "--propagation", "shared", os.Args[0], "-test.run=^$")
+	h.Env = append(os.Environ(), helperEnv+"=mount-private")
+	out, err := h.CombinedOutput()
+	if err != nil {
+		t.Fatalf("helper: %v\n%s", err, out)
+	}
+	parent, child, _ := strings.Cut(string(out), "\n--\n")
+	if !strings.Contains(parent, "shared:") {
+		t.Fatalf("the parent's / is not shared, nothing to test: %q", parent)
+	}
+	if strings.Contains(child, "shared:") || child == "" {
+		t.Errorf("root mount in the child: %q, want it private (no shared: tag)", child)
+	}
+}
+
+func mountPrivateHelper() {
+	root := `grep -E '^[0-9]+ [0-9]+ [^ ]+ [^ ]+ / ' /proc/self/mountinfo`
+	parent, _ := exec.Command("sh", "-c", root).Output()
+	c := spawn.Command("sh", "-c", root)
+	c.Namespaces.Unshare = unix.CLONE_NEWNS
+	child, err := c.Output()
+	if err != nil {
+		fmt.Println(err)
+		os.Exit(1)
+	}
+	fmt.Printf("%s\n--\n%s", strings.TrimSpace(string(parent)), child)
+	os.Exit(0)
+}
+
+func TestNilCommands(t *testing.T) {
+	if err := spawn.StartAll(spawn.Command("true"), nil); err == nil {
+		t.Errorf("StartAll with a nil command succeeded")
+	}
+	if _, err := spawn.FromExec(nil); err == nil {
+		t.Errorf("FromExec(nil) succeeded")
+	}
+	if ch := children(t); ch != "" {
+		t.Errorf("children left: %s", ch)
 	}
 }

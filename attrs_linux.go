@@ -125,6 +125,19 @@ func (c *Cmd) prepare(p *prepared, path string, argv, env []string) error {
 
 	// Credentials.
 	if cr := c.Credential; cr != nil {
+		// (uid_t)-1 means "leave unchanged" to the kernel: refuse it
+		// rather than silently keep the parent's identity.
+		if cr.Uid == ^uint32(0) {
+			return bad("Credential.Uid", "4294967295 ((uid_t)-1) is not a user")
+		}
+		if cr.Gid == ^uint32(0) {
+			return bad("Credential.Gid", "4294967295 ((gid_t)-1) is not a group")
+		}
+		for i, g := range cr.Groups {
+			if g == ^uint32(0) {
+				return bad(fmt.Sprintf("Credential.Groups[%d]", i), "4294967295 ((gid_t)-1) is not a group")
+			}
+		}
 		s.Cred = &plan.Cred{UID: cr.Uid, GID: cr.Gid, Groups: cr.Groups, SetGroups: !cr.NoSetGroups,
 			KeepCaps: cr.KeepCaps, Ambient: cr.AmbientCaps}
 		if len(cr.AmbientCaps) > 0 {
@@ -350,7 +363,11 @@ func (c *Cmd) prepareFiles(p *prepared, bad func(string, string, ...any) error) 
 	}
 	p.fds = table
 	if lim := nofileLimit(); uint64(len(table)) > lim {
-		return bad("ExtraFiles", "the child needs descriptors up to %d, above its RLIMIT_NOFILE of %d", len(table)-1, lim)
+		field := "ExtraFiles"
+		if len(table) > n {
+			field = "Files"
+		}
+		return bad(field, "the child needs descriptors up to %d, above its RLIMIT_NOFILE of %d", len(table)-1, lim)
 	}
 	return nil
 }

@@ -38,7 +38,7 @@ func TestExplainOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{
-		"set signals to default INT", "set signals to ignored PIPE", "unshare uts", "setsid", "chroot",
+		"set signal to default SIGINT", "set signal to ignored SIGPIPE", "unshare uts", "setsid", "chroot",
 		"setrlimit CORE", "setpriority nice 5", "sched_setscheduler batch", "sched_setaffinity CPUs 0",
 		"ioprio_set best-effort:4", "umask 077", "setgroups [1000]", "setresgid 1000", "setresuid 1000",
 		`chdir "/tmp"`, "set parent-death signal SIGKILL", "check the parent is alive",

@@ -39,6 +39,8 @@ func TestMain(m *testing.M) {
 		malformedEnvHelper()
 	case mode == "lookpath":
 		lookpathHelper()
+	case mode == "mount-private":
+		mountPrivateHelper()
 	default:
 		fmt.Fprintf(os.Stderr, "unknown %s=%q\n", helperEnv, mode)
 		os.Exit(2)

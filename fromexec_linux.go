@@ -4,6 +4,7 @@ package spawn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,8 +19,13 @@ import (
 // (docs/MIGRATING.md has the table). exec.Cmd does not reveal the context
 // of a command made by exec.CommandContext; use FromExecContext for those.
 // The exec.Cmd must not be started afterwards.
+//
+// Take pipes from the returned Cmd (StdinPipe, StdoutPipe, StderrPipe), not
+// from the exec.Cmd: exec.Cmd keeps the child's ends of its own pipes to
+// itself and closes them only when it starts, so they would stay open in
+// the parent (and a reader of the output would never see its end).
 func FromExec(cmd *exec.Cmd) (*Cmd, error) {
-	if cmd.Cancel != nil {
+	if cmd != nil && cmd.Cancel != nil {
 		return nil, fmt.Errorf("spawn: FromExec: %s was made by exec.CommandContext, whose context exec.Cmd does not reveal: use FromExecContext", cmd.Path)
 	}
 	return fromExec(cmd)
@@ -42,6 +48,9 @@ func FromExecContext(ctx context.Context, cmd *exec.Cmd) (*Cmd, error) {
 }
 
 func fromExec(cmd *exec.Cmd) (*Cmd, error) {
+	if cmd == nil {
+		return nil, errors.New("spawn: FromExec: nil *exec.Cmd")
+	}
 	if cmd.Process != nil {
 		return nil, fmt.Errorf("spawn: FromExec: %s was already started", cmd.Path)
 	}

@@ -82,9 +82,12 @@ func startError(path, dir string, prog *plan.Program, err error) error {
 		}
 		st := prog.Steps[se.Step]
 		e := &Error{Path: path, Step: st.Name, Arg: st.Arg(), Err: se.Errno}
-		if se.Step == prog.ExecStep {
+		switch {
+		case se.Step == prog.ExecStep && st.Name == "execveat" && se.Errno == syscall.ENOENT:
+			e.Hint = "a #! script run from ExecFile needs its descriptor after exec, and spawn marks it close-on-exec: run scripts by path"
+		case se.Step == prog.ExecStep:
 			e.Hint = execHint(path, dir, se.Errno)
-		} else {
+		default:
 			e.Hint = stepHint(st.Name, se.Errno)
 		}
 		return e
@@ -107,6 +110,8 @@ func stepHint(step string, errno syscall.Errno) string {
 	switch {
 	case errno == syscall.EPERM && (step == "setresuid" || step == "setresgid" || step == "setgroups"):
 		return "changing the user or groups needs CAP_SETUID/CAP_SETGID"
+	case errno == syscall.EPERM && step == "setrlimit" && os.Geteuid() == 0:
+		return "above the kernel's maximum (fs.nr_open for NOFILE)"
 	case errno == syscall.EPERM && step == "setrlimit":
 		return "raising a hard limit needs CAP_SYS_RESOURCE"
 	case errno == syscall.EACCES && step == "seccomp":
@@ -115,6 +120,8 @@ func stepHint(step string, errno syscall.Errno) string {
 		return "not a terminal"
 	case errno == syscall.EPERM && step == "set controlling terminal":
 		return "the terminal is another session's controlling terminal"
+	case errno == syscall.EBADF && strings.HasPrefix(step, "clone"):
+		return "is the cgroup a cgroup v2 directory?"
 	case errno == syscall.EPERM && strings.HasPrefix(step, "clone"):
 		return "creating namespaces needs privilege (CAP_SYS_ADMIN) or a new user namespace"
 	case errno == syscall.ESRCH && step == "check the parent is alive":

@@ -40,6 +40,11 @@ func (c *Cmd) Start() error {
 // command is then as after its own Start: started (Process set, Wait to be
 // called) or not, and the error joins the failures of those not started.
 func StartAll(cmds ...*Cmd) error {
+	for i, c := range cmds {
+		if c == nil {
+			return fmt.Errorf("spawn: StartAll: command %d is nil", i)
+		}
+	}
 	sts := make([]*starting, len(cmds))
 	errs := make([]error, len(cmds))
 	for i, c := range cmds {

@@ -893,7 +893,7 @@ func TestExplainAttributes(t *testing.T) {
 		t.Fatalf("explain: %v", r)
 	}
 	steps := []string{
-		"set signals to ignored PIPE", "setsid", `chroot "/"`, "setrlimit NOFILE 100:200",
+		"set signal to ignored SIGPIPE", "setsid", `chroot "/"`, "setrlimit NOFILE 100:200",
 		"setpriority nice 5", "umask 077", "setgroups []", "setresgid 65534", "setresuid 65534",
 		`chdir "/tmp"`, "set parent-death signal SIGTERM", `open "` + x + `"`, "no_new_privs",
 		"set signal mask {INT}", "seccomp", `execve "/bin/true"`,

@@ -132,6 +132,12 @@ die:
 	MOVQ	$const_sysExitGroup, AX
 	MOVQ	$const_exitFailed, DI
 	SYSCALL
+	// Still here: a seccomp filter of the child's own refused exit_group.
+	// A fault cannot be refused: the kernel forces SIGSEGV to its default
+	// action (handlers were reset, and a blocked or ignored forced signal
+	// is reset to the default), and the child dies.
+	XORQ	AX, AX
+	MOVQ	AX, (AX)
 	JMP	die
 
 ended:

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -156,4 +157,48 @@ func TestChildRunsOnlyListedSyscalls(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestFailingChildThatCannotExit: a filter of the child's own that refuses
+// exit_group (with an errno, not a kill) must not leave a failing child
+// spinning and the parent waiting forever: the child still dies, and the
+// failure is reported.
+func TestFailingChildThatCannotExit(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("installing a filter without no_new_privs needs root (CI runs as root)")
+	}
+	var f []unix.SockFilter
+	f = append(f,
+		unix.SockFilter{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: 0},
+		unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: unix.SYS_EXIT_GROUP, Jf: 1},
+		unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ERRNO | uint32(unix.EPERM)},
+		unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW},
+	)
+	var raw []byte
+	for _, ins := range f {
+		raw = binary.NativeEndian.AppendUint16(raw, ins.Code)
+		raw = append(raw, ins.Jt, ins.Jf)
+		raw = binary.NativeEndian.AppendUint32(raw, ins.K)
+	}
+	p := &plan.Program{}
+	st := p.AddStep("filter", "")
+	p.Data = append(p.Data, plan.Datum{Kind: plan.SockFprog, Raw: raw})
+	p.Call(st, unix.SYS_SECCOMP, plan.I(unix.SECCOMP_SET_MODE_FILTER), plan.I(0), plan.Arg{Kind: plan.DataAddr, Val: uint64(len(p.Data) - 1)})
+	st2 := p.AddQuotedStep("chdir", "/nonexistent")
+	p.Call(st2, unix.SYS_CHDIR, p.AddString("/nonexistent"))
+	done := make(chan error, 1)
+	go func() {
+		_, err := runRaw(t, p)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		var se *StepError
+		if !errors.As(err, &se) || se.Step != st2 || se.Errno != unix.ENOENT {
+			t.Errorf("got %v, want the chdir failure", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the failing child never ended")
+	}
+	checkNoChildren(t)
 }

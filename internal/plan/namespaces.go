@@ -53,5 +53,12 @@ func planNamespaces(p *Program, s *Spec) {
 	if s.Unshare != 0 {
 		st := p.AddStep("unshare", NamespaceNames(s.Unshare))
 		p.Call(st, unix.SYS_UNSHARE, I(s.Unshare))
+		if s.Unshare&unix.CLONE_NEWNS != 0 {
+			// As os/exec does: mounts made in the new namespace must
+			// not propagate back to the parent's (systemd makes "/"
+			// shared).
+			st := p.AddStep("make mounts private", `"/" (MS_REC|MS_PRIVATE)`)
+			p.Call(st, unix.SYS_MOUNT, p.AddString("none"), p.AddString("/"), I(0), I(unix.MS_REC|unix.MS_PRIVATE), I(0))
+		}
 	}
 }

@@ -44,9 +44,9 @@ func planSignalDispositions(p *Program, s *Spec) {
 		if set == 0 {
 			return
 		}
-		st := p.AddStep("set signals to "+what, sigset.Set(set).String())
 		act := p.AddBytes(sigaction(handler), map[uint64]string{sigDfl: "{SIG_DFL}", sigIgn: "{SIG_IGN}"}[handler])
 		for _, n := range sigset.Set(set).Signals() {
+			st := p.AddStep("set signal to "+what, "SIG"+sigset.Name(n))
 			p.Call(st, unix.SYS_RT_SIGACTION, I(n), act, I(0), I(8))
 		}
 	}
