@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -47,13 +46,6 @@ func tryBlockingSlot() bool {
 	}
 }
 
-// pollReadable sleeps until pidfd is readable (the child exited) or the
-// timeout passes, in a blocking system call the scheduler can see.
-func pollReadable(pidfd int, timeout time.Duration) {
-	fds := [1]unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
-	ts := unix.NsecToTimespec(int64(timeout))
-	syscall.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
-}
 
 // Wait waits for the process to exit, reaps it, closes its pidfd, and
 // returns its state. It can be called once.
@@ -82,7 +74,7 @@ func (p *Process) Wait() (*ProcessState, error) {
 	// more than the child itself), a few waiters at a time sleep in a
 	// blocking poll of the pidfd for a while, woken directly when it exits.
 	if tryBlockingSlot() {
-		rc.Control(func(fd uintptr) { pollReadable(int(fd), blockingWait) })
+		rc.Control(func(fd uintptr) { engine.PollReadable(int(fd), blockingWait) })
 		<-blockingSlots
 	}
 	err = rc.Read(func(fd uintptr) bool {

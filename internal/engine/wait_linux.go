@@ -4,6 +4,7 @@ package engine
 
 import (
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -59,4 +60,13 @@ func WaitPidfd(pidfd int, ru *syscall.Rusage) (pid int, status syscall.WaitStatu
 		status = syscall.WaitStatus(si.Status&0x7f) | 0x80
 	}
 	return int(si.Pid), status, true, nil
+}
+
+// PollReadable sleeps until pidfd is readable (the child exited) or the
+// timeout passes, in a blocking system call the scheduler can see (so it
+// holds an OS thread, and hands its P over if it sleeps long).
+func PollReadable(pidfd int, timeout time.Duration) {
+	fds := [1]unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	ts := unix.NsecToTimespec(int64(timeout))
+	syscall.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&fds[0])), 1, uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
 }
