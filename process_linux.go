@@ -46,7 +46,6 @@ func tryBlockingSlot() bool {
 	}
 }
 
-
 // Wait waits for the process to exit, reaps it, closes its pidfd, and
 // returns its state. It can be called once.
 func (p *Process) Wait() (*ProcessState, error) {
